@@ -1,0 +1,104 @@
+// Command selectftpd is the selectftp server: it serves the verbs found in
+// its plugins folder to clients on one TCP address.
+//
+//	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
+//
+// SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets
+// running transfers finish for up to --shutdown-timeout, and stops every
+// plugin process.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/selectftp/selectftp/host"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("selectftpd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	srv := host.New()
+	fs.StringVar(&srv.Addr, "listen", host.DefaultAddr, "`address` to listen on")
+	fs.StringVar(&srv.Root, "root", host.DefaultRoot, "`folder` clients' files live in (created if missing)")
+	fs.StringVar(&srv.PluginDir, "plugins", host.DefaultPluginDir, "`folder` of plugin binaries")
+	fs.StringVar(&srv.Fallback, "fallback", host.DefaultFallback, "`verb` unknown verbs go to; empty: answer unknown_verb")
+	fs.StringVar(&srv.Backend, "backend", "", "connection engine: reactor (default on Linux) or goroutine")
+	fs.IntVar(&srv.MaxConns, "max-conns", 1024, "most open connections")
+	fs.DurationVar(&srv.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections idle this long")
+	fs.DurationVar(&srv.FrameTimeout, "frame-timeout", 30*time.Second, "close connections that leave a frame half-sent this long")
+	fs.DurationVar(&srv.WriteTimeout, "write-timeout", 60*time.Second, "close connections that accept no output this long")
+	fs.DurationVar(&srv.PluginScanInterval, "plugin-scan", 2*time.Second, "how often to rescan the plugins folder (negative: never)")
+	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
+	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "selectftpd: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "selectftpd: --log-format must be text or json, not %q\n", *format)
+		return 2
+	}
+	lvl := hclog.LevelFromString(*level)
+	if lvl == hclog.NoLevel {
+		fmt.Fprintf(stderr, "selectftpd: unknown --log-level %q\n", *level)
+		return 2
+	}
+	srv.Logger = hclog.New(&hclog.LoggerOptions{
+		Name: "selectftpd", Level: lvl, Output: stderr, JSONFormat: *format == "json",
+	})
+	if *settings != "" {
+		p, err := os.ReadFile(*settings)
+		if err == nil {
+			err = json.Unmarshal(p, &srv.PluginSettings)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --plugin-settings: %v\n", err)
+			return 2
+		}
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	stopped := make(chan error, 1)
+	go func() {
+		sig := <-sigs
+		srv.Logger.Info("shutting down", "signal", sig.String(), "grace", grace.String())
+		ctx, cancel := context.WithTimeout(context.Background(), *grace)
+		defer cancel()
+		go func() { <-sigs; cancel() }() // a second signal stops waiting
+		stopped <- srv.Shutdown(ctx)
+	}()
+	err := srv.ListenAndServe()
+	if !errors.Is(err, host.ErrServerClosed) {
+		srv.Logger.Error("server failed", "error", err)
+		return 1
+	}
+	if err := <-stopped; err != nil {
+		srv.Logger.Warn("shutdown cut short; open transfers were closed", "error", err)
+	}
+	srv.Logger.Info("stopped")
+	return 0
+}

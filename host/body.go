@@ -1,0 +1,135 @@
+package host
+
+import (
+	"io"
+	"sync"
+)
+
+// bodyPipe carries a request body from the event loop to the command. The
+// loop side never blocks: it stores what fits and asks to be resumed when the
+// reader has made room, which is what stops a stalled upload being read off
+// its socket. Memory per upload is bounded by the ring's size.
+type bodyPipe struct {
+	mu       sync.Mutex
+	cond     sync.Cond
+	ring     []byte // allocated on first write
+	size     int
+	r, n     int  // read position and bytes held
+	eof      bool // the client sent End
+	err      error
+	done     bool // the command finished: later bytes are discarded
+	wantRoom bool // the loop paused and waits for room
+	onRoom   func()
+}
+
+func newBodyPipe(size int, onRoom func()) *bodyPipe {
+	p := &bodyPipe{size: size, onRoom: onRoom}
+	p.cond.L = &p.mu
+	return p
+}
+
+// room returns how many bytes write will take now. When it is zero it records
+// that the loop waits, so the reader calls onRoom once space frees up.
+func (p *bodyPipe) room() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.err != nil {
+		return int(^uint(0) >> 1) // discard mode takes everything
+	}
+	free := p.size - p.n
+	if free == 0 {
+		p.wantRoom = true
+	}
+	return free
+}
+
+// write stores b, which must fit in room(); the loop calls it.
+func (p *bodyPipe) write(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.err != nil || len(b) == 0 {
+		return
+	}
+	if p.ring == nil {
+		p.ring = make([]byte, p.size)
+	}
+	for len(b) > 0 {
+		w := (p.r + p.n) % p.size
+		c := copy(p.ring[w:min(p.size, w+p.size-p.n)], b)
+		p.n += c
+		b = b[c:]
+	}
+	p.cond.Broadcast()
+}
+
+// end marks the body complete (End frame), or failed when err is non-nil.
+func (p *bodyPipe) end(err error) {
+	p.mu.Lock()
+	if err != nil {
+		if p.err == nil {
+			p.err = err
+		}
+	} else {
+		p.eof = true
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// finish is called when the command returned: bytes still arriving are
+// dropped, and a paused loop is resumed so it can drain them.
+func (p *bodyPipe) finish() {
+	p.mu.Lock()
+	p.done = true
+	p.ring = nil
+	p.n = 0
+	resume := p.wantRoom
+	p.wantRoom = false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if resume {
+		p.onRoom()
+	}
+}
+
+// ended reports whether the client sent the whole body.
+func (p *bodyPipe) ended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.eof
+}
+
+// Read gives the command the body; it blocks until bytes, the end, or an
+// error arrive.
+func (p *bodyPipe) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	for p.n == 0 && !p.eof && p.err == nil && !p.done {
+		p.cond.Wait()
+	}
+	if p.n == 0 {
+		err := p.err
+		if err == nil {
+			err = io.EOF
+		}
+		p.mu.Unlock()
+		return 0, err
+	}
+	c := copy(b, p.ring[p.r:min(p.size, p.r+p.n)])
+	p.r = (p.r + c) % p.size
+	p.n -= c
+	if p.n == 0 {
+		p.r = 0
+	}
+	resume := p.wantRoom && p.size-p.n >= p.size/2
+	if resume {
+		p.wantRoom = false
+	}
+	p.mu.Unlock()
+	if resume {
+		p.onRoom()
+	}
+	return c, nil
+}

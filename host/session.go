@@ -1,0 +1,385 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/selectftp/selectftp/host/internal/netpoll"
+	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// Status codes only the host sends; commands' codes live in sdk.
+const (
+	codeProtocol     = "protocol"
+	codeUnsupported  = "unsupported_version"
+	codeBusy         = "busy"
+	codeShuttingDown = "shutting_down"
+)
+
+// bodyBuffer bounds each upload's buffer between the loop and the command.
+const bodyBuffer = 256 << 10
+
+type sessionState int
+
+const (
+	stateHello    sessionState = iota // waiting for the client's Hello
+	stateIdle                         // between requests
+	stateBody                         // a request runs and its body streams in
+	stateRunning                      // a request runs, its body has ended
+	stateDraining                     // the response is done, the body is not: discard to End
+	stateClosed                       // a final status was queued or the conn closed
+)
+
+// handler adapts the Server to netpoll's callbacks. They run on the event
+// loop, so nothing here blocks: requests run on their own goroutines.
+type handler struct{ s *Server }
+
+func (h *handler) OnOpen(c netpoll.Conn) {
+	ss := &session{srv: h.s, c: c, id: "c" + strconv.FormatUint(h.s.nextID.Add(1), 10)}
+	ss.parser.MaxControl = h.s.MaxHeader
+	ss.touch()
+	c.SetContext(ss)
+	if h.s.closing.Load() {
+		ss.fail(codeShuttingDown, "the server is shutting down")
+		return
+	}
+	if !h.s.addSession(ss) {
+		ss.fail(codeBusy, fmt.Sprintf("too many connections (limit %d); try again later", h.s.MaxConns))
+		return
+	}
+	ss.tracked = true
+}
+
+func (h *handler) OnData(c netpoll.Conn, in []byte) int {
+	ss, _ := c.Context().(*session)
+	if ss == nil {
+		return len(in)
+	}
+	return ss.onData(in)
+}
+
+func (h *handler) OnClose(c netpoll.Conn, err error) {
+	ss, _ := c.Context().(*session)
+	if ss == nil {
+		return
+	}
+	ss.onClose(err)
+}
+
+// session is one client connection.
+type session struct {
+	srv     *Server
+	c       netpoll.Conn
+	id      string
+	tracked bool // counted in srv.sessions
+
+	// Loop-only state.
+	parser wire.Parser
+
+	// Shared with the request goroutine and the timers.
+	mu         sync.Mutex
+	state      sessionState
+	body       *bodyPipe
+	cancel     context.CancelFunc
+	stopping   bool // shut down once the current request ends
+	lastActive atomic.Int64
+	frameStart atomic.Int64 // when the pending partial frame began; 0: none
+}
+
+func (ss *session) touch() { ss.lastActive.Store(time.Now().UnixNano()) }
+
+// fail queues a final status and closes the connection after it is sent.
+func (ss *session) fail(code, msg string) {
+	ss.mu.Lock()
+	if ss.state == stateClosed {
+		ss.mu.Unlock()
+		return
+	}
+	ss.state = stateClosed
+	cancel, body := ss.cancel, ss.body
+	ss.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if body != nil {
+		body.end(errors.New(msg))
+	}
+	if frame, err := wire.Marshal(wire.TypeStatus, wire.Status{Code: code, Message: msg}); err == nil {
+		ss.c.Enqueue(frame)
+	}
+	ss.c.CloseWrite()
+}
+
+func (ss *session) onData(in []byte) int {
+	ss.touch()
+	consumed := 0
+	for consumed < len(in) {
+		ss.mu.Lock()
+		state, body := ss.state, ss.body
+		ss.mu.Unlock()
+		if state == stateClosed {
+			return len(in)
+		}
+		limit := len(in) - consumed
+		if state == stateBody && ss.parser.InData() {
+			limit = min(limit, body.room())
+			if limit == 0 {
+				return consumed // paused until the command reads
+			}
+		}
+		ev, n, err := ss.parser.NextLimit(in[consumed:], limit)
+		consumed += n
+		if err != nil {
+			code := codeProtocol
+			if errors.Is(err, wire.ErrTooLarge) {
+				code = string(sdk.CodeTooLarge)
+			}
+			ss.fail(code, err.Error())
+			return len(in)
+		}
+		if ev.Kind != wire.EventNone {
+			ss.event(ev, state, body)
+		} else if n == 0 {
+			break
+		}
+	}
+	if ss.parser.Pending() && !ss.parser.InData() {
+		ss.frameStart.CompareAndSwap(0, time.Now().UnixNano())
+	} else {
+		ss.frameStart.Store(0)
+	}
+	return consumed
+}
+
+func (ss *session) event(ev wire.Event, state sessionState, body *bodyPipe) {
+	switch ev.Kind {
+	case wire.EventData:
+		switch state {
+		case stateBody:
+			body.write(ev.Payload)
+		case stateDraining:
+		default:
+			ss.fail(codeProtocol, "data frame outside a request body")
+		}
+	case wire.EventEnd:
+		ss.end()
+	case wire.EventControl:
+		switch {
+		case state == stateHello && ev.Type == wire.TypeHello:
+			ss.hello(ev.Payload)
+		case state == stateHello:
+			ss.fail(codeProtocol, fmt.Sprintf("expected a hello frame, got %v", ev.Type))
+		case state == stateIdle && ev.Type == wire.TypeRequest:
+			ss.request(ev.Payload)
+		case ev.Type == wire.TypeRequest:
+			ss.fail(codeProtocol, "a request arrived while another was running")
+		default:
+			ss.fail(codeProtocol, fmt.Sprintf("unexpected %v frame from a client", ev.Type))
+		}
+	}
+}
+
+func (ss *session) setState(from, to sessionState) {
+	ss.mu.Lock()
+	if ss.state == from {
+		ss.state = to
+	}
+	ss.mu.Unlock()
+}
+
+// end handles an End frame. It reads the state afresh: the request may have
+// finished since this batch of input began.
+func (ss *session) end() {
+	ss.mu.Lock()
+	switch ss.state {
+	case stateBody:
+		ss.state = stateRunning
+		body := ss.body
+		ss.mu.Unlock()
+		body.end(nil)
+	case stateDraining:
+		ss.state = stateIdle
+		stopping := ss.stopping
+		ss.mu.Unlock()
+		if stopping {
+			ss.fail(codeShuttingDown, "the server is shutting down")
+		}
+	default:
+		ss.mu.Unlock()
+		ss.fail(codeProtocol, "end frame outside a request body")
+	}
+}
+
+func (ss *session) hello(payload []byte) {
+	var h wire.Hello
+	if err := wire.Unmarshal(wire.TypeHello, payload, &h); err != nil {
+		ss.fail(string(sdk.CodeBadRequest), err.Error())
+		return
+	}
+	if h.Protocol != wire.ProtocolName {
+		ss.fail(codeProtocol, fmt.Sprintf("unknown protocol %q, want %q", h.Protocol, wire.ProtocolName))
+		return
+	}
+	if !slices.Contains(h.Versions, wire.Version) {
+		ss.fail(codeUnsupported, fmt.Sprintf("client speaks versions %v; this server speaks %d", h.Versions, wire.Version))
+		return
+	}
+	frame, err := wire.Marshal(wire.TypeHello, wire.Hello{
+		Protocol: wire.ProtocolName, Version: wire.Version, Server: "selectftpd/" + Version})
+	if err != nil {
+		ss.fail(string(sdk.CodeInternal), err.Error())
+		return
+	}
+	ss.setState(stateHello, stateIdle)
+	ss.c.Enqueue(frame)
+}
+
+// request starts a command on its own goroutine.
+func (ss *session) request(payload []byte) {
+	var q wire.Request
+	err := json.Unmarshal(payload, &q)
+	if err == nil && q.Verb == "" {
+		err = errors.New("the request has no verb")
+	}
+	if err != nil {
+		// The body still follows: answer now and drop it up to End.
+		ss.setState(stateIdle, stateDraining)
+		ss.status(wire.Status{Code: string(sdk.CodeBadRequest), Message: "invalid request: " + err.Error()})
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	body := newBodyPipe(bodyBuffer, ss.c.ResumeRead)
+	ss.mu.Lock()
+	ss.state, ss.body, ss.cancel = stateBody, body, cancel
+	ss.mu.Unlock()
+	req := &sdk.Request{
+		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
+		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.srv.logger().With("session", ss.id),
+		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
+	}
+	go ss.run(ctx, req, body)
+}
+
+func (ss *session) status(st wire.Status) {
+	if frame, err := wire.Marshal(wire.TypeStatus, st); err == nil {
+		ss.c.Enqueue(frame)
+	}
+}
+
+func (ss *session) run(ctx context.Context, req *sdk.Request, body *bodyPipe) {
+	start := time.Now()
+	verb := req.Verb
+	w := &responseWriter{c: ss.c}
+	err := ss.srv.dispatch(ctx, req, w)
+	body.finish()
+	st := wire.Status{Code: wire.StatusOK}
+	if err != nil {
+		if ctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeUnavailable {
+			err = context.Canceled // the client went away; say so, not what broke
+		}
+		st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
+	}
+	w.finish(st)
+	ss.mu.Lock()
+	ss.cancel()
+	ss.cancel, ss.body = nil, nil
+	stopping := ss.stopping
+	switch {
+	case ss.state == stateBody:
+		ss.state = stateDraining
+		stopping = false // close once the body ends
+	case ss.state == stateRunning:
+		ss.state = stateIdle
+	}
+	ss.mu.Unlock()
+	log := ss.srv.logger()
+	if st.Code == string(sdk.CodeInternal) || st.Code == string(sdk.CodeUnavailable) {
+		log.Error("request failed", "session", ss.id, "verb", verb, "code", st.Code, "error", err)
+	} else if log.IsDebug() {
+		log.Debug("request", "session", ss.id, "verb", verb, "code", st.Code, "took", time.Since(start))
+	}
+	if stopping {
+		ss.fail(codeShuttingDown, "the server is shutting down")
+	}
+}
+
+// shutdown closes an idle session now and a busy one when its request ends.
+func (ss *session) shutdown() {
+	ss.mu.Lock()
+	ss.stopping = true
+	idle := ss.state == stateIdle || ss.state == stateHello
+	ss.mu.Unlock()
+	if idle {
+		ss.fail(codeShuttingDown, "the server is shutting down")
+	}
+}
+
+func (ss *session) onClose(err error) {
+	ss.mu.Lock()
+	ss.state = stateClosed
+	cancel, body := ss.cancel, ss.body
+	ss.mu.Unlock()
+	if cancel != nil {
+		cancel() // the client went away: the command's context says so
+	}
+	if body != nil {
+		body.end(errors.New("the client closed the connection"))
+	}
+	if ss.tracked {
+		ss.srv.dropSession(ss)
+	}
+}
+
+// check enforces the idle, half-sent-frame and write-stall timers; the
+// sweeper calls it.
+func (ss *session) check(now time.Time) {
+	s := ss.srv
+	if n, last := ss.c.Pending(); n > 0 && now.Sub(last) > s.WriteTimeout {
+		go s.logger().Info("closing stalled connection", "session", ss.id, "queued", n)
+		ss.c.Close()
+		return
+	}
+	if fs := ss.frameStart.Load(); fs != 0 && now.Sub(time.Unix(0, fs)) > s.FrameTimeout {
+		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("frame not completed within %v", s.FrameTimeout))
+		return
+	}
+	ss.mu.Lock()
+	state := ss.state
+	ss.mu.Unlock()
+	quiet := now.Sub(time.Unix(0, ss.lastActive.Load()))
+	if (state == stateIdle || state == stateHello || state == stateBody || state == stateDraining) && quiet > s.IdleTimeout {
+		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no traffic for %v", s.IdleTimeout))
+	}
+}
+
+// sweep runs the timers until stop is closed.
+func (s *Server) sweep(stop chan struct{}) {
+	every := min(s.IdleTimeout, s.FrameTimeout, s.WriteTimeout) / 4
+	every = max(10*time.Millisecond, min(every, time.Second))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			live := make([]*session, 0, len(s.sessions))
+			for ss := range s.sessions {
+				live = append(live, ss)
+			}
+			s.mu.Unlock()
+			for _, ss := range live {
+				ss.check(now)
+			}
+		}
+	}
+}

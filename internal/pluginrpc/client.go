@@ -1,0 +1,203 @@
+// Package pluginrpc is the host's side of the plugin RPC: it makes a plugin
+// reached over gRPC look like any in-process sdk.Command, so the dispatcher
+// cannot tell the two apart.
+package pluginrpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// Plugin is the go-plugin definition the host dispenses: its client is a
+// *Remote.
+type Plugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	// Name labels errors, usually the plugin's file name.
+	Name string
+}
+
+// GRPCServer belongs to the plugin side and is not used by the host.
+func (p *Plugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("pluginrpc: the host side serves nothing")
+}
+
+// GRPCClient wraps the connection to a started plugin.
+func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &Remote{name: p.Name, client: pb.NewCommandClient(c)}, nil
+}
+
+// DialOptions are the gRPC options the host dials plugins with: the same
+// message limits the plugin side sets.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(pb.MaxMessage), grpc.MaxCallSendMsgSize(pb.MaxMessage))}
+}
+
+// Remote is a plugin's command. Describe must be loaded with Load before the
+// command is registered.
+type Remote struct {
+	name   string
+	client pb.CommandClient
+	desc   sdk.Description
+}
+
+// Load asks the plugin for its description.
+func (r *Remote) Load(ctx context.Context) (sdk.Description, error) {
+	d, err := r.client.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return sdk.Description{}, fmt.Errorf("describe: %w", err)
+	}
+	r.desc = sdk.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
+	return r.desc, nil
+}
+
+// Configure passes settings to the plugin.
+func (r *Remote) Configure(ctx context.Context, settings map[string]any) error {
+	var p []byte
+	if len(settings) > 0 {
+		var err error
+		if p, err = json.Marshal(settings); err != nil {
+			return fmt.Errorf("encode settings: %w", err)
+		}
+	}
+	if _, err := r.client.Configure(ctx, &pb.ConfigureRequest{SettingsJson: p}); err != nil {
+		return fmt.Errorf("configure: %s", status.Convert(err).Message())
+	}
+	return nil
+}
+
+// Describe returns the description loaded by Load.
+func (r *Remote) Describe() sdk.Description { return r.desc }
+
+// Run forwards one request to the plugin and its output back to w.
+func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // also stops the body pump when the plugin answers early
+	stream, err := r.client.Run(ctx)
+	if err != nil {
+		return r.lost(ctx, err)
+	}
+	s := &sender{stream: stream}
+	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr}
+	if req.Root != nil {
+		h.Root = req.Root.Name()
+	}
+	if len(req.Params) > 0 {
+		if h.ParamsJson, err = json.Marshal(req.Params); err != nil {
+			return sdk.Errorf(sdk.CodeBadRequest, "params: %v", err)
+		}
+	}
+	if err := s.send(&pb.RunInput{Msg: &pb.RunInput_Header{Header: h}}); err != nil {
+		return r.lost(ctx, err)
+	}
+	go s.pump(req.Body)
+	for {
+		out, err := stream.Recv()
+		if err != nil {
+			return r.lost(ctx, err)
+		}
+		switch m := out.Msg.(type) {
+		case *pb.RunOutput_MetaJson:
+			var meta map[string]any
+			if err := json.Unmarshal(m.MetaJson, &meta); err != nil {
+				return sdk.Errorf(sdk.CodeInternal, "plugin %s sent invalid metadata", r.name)
+			}
+			for k, v := range meta {
+				if err := w.SetMeta(k, v); err != nil {
+					return err
+				}
+			}
+		case *pb.RunOutput_Data:
+			if _, err := w.Write(m.Data); err != nil {
+				return err
+			}
+		case *pb.RunOutput_HostCall:
+			go s.answer(ctx, req.Host, m.HostCall)
+		case *pb.RunOutput_Status:
+			if m.Status.Code == string(sdk.CodeOK) {
+				return nil
+			}
+			return &sdk.Error{Code: sdk.Code(m.Status.Code), Message: m.Status.Message}
+		}
+	}
+}
+
+// lost turns a broken stream into the client's error: a cancelled request
+// stays cancelled, anything else means the plugin went away.
+func (r *Remote) lost(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if s, ok := status.FromError(err); ok && s.Code() == codes.Canceled {
+		return context.Canceled
+	}
+	return &sdk.Error{Code: sdk.CodeUnavailable,
+		Message: fmt.Sprintf("plugin %s stopped while serving the request", r.name), Err: err}
+}
+
+// sender serialises Sends: the body pump and host-call answers share the
+// stream.
+type sender struct {
+	mu     sync.Mutex
+	stream grpc.BidiStreamingClient[pb.RunInput, pb.RunOutput]
+}
+
+func (s *sender) send(m *pb.RunInput) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Send(m)
+}
+
+func (s *sender) pump(body io.Reader) {
+	if body != nil {
+		// Reusing buf is safe: grpc-go marshals a message before Send
+		// returns, and no stats handler here keeps it.
+		buf := make([]byte, pb.ChunkSize)
+		for {
+			n, err := body.Read(buf)
+			if n > 0 {
+				if s.send(&pb.RunInput{Msg: &pb.RunInput_Data{Data: buf[:n]}}) != nil {
+					return
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return // the request is failing; Recv reports why
+			}
+		}
+	}
+	s.send(&pb.RunInput{Msg: &pb.RunInput_Eof{Eof: true}})
+}
+
+func (s *sender) answer(ctx context.Context, host sdk.Host, call *pb.HostCall) {
+	reply := &pb.HostReply{Id: call.Id}
+	switch {
+	case call.Method != "commands":
+		reply.Error = fmt.Sprintf("unknown host method %q", call.Method)
+	case host == nil:
+		reply.Error = "no host"
+	default:
+		ds, err := host.Commands(ctx)
+		if err != nil {
+			reply.Error = err.Error()
+		}
+		for _, d := range ds {
+			reply.Commands = append(reply.Commands, &pb.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage})
+		}
+	}
+	s.send(&pb.RunInput{Msg: &pb.RunInput_HostReply{HostReply: reply}})
+}

@@ -1,0 +1,92 @@
+package sdk
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Command is one verb.
+type Command interface {
+	// Describe names the verb and tells users how to call it.
+	Describe() Description
+	// Run serves one request. It may be called concurrently.
+	Run(ctx context.Context, req *Request, w ResponseWriter) error
+}
+
+// Description is what helps shows for a verb.
+type Description struct {
+	// Verb is the command word, lower case, no spaces.
+	Verb string
+	// Summary is one line.
+	Summary string
+	// Usage is the full help text.
+	Usage string
+}
+
+// RunFunc is the signature of Command.Run.
+type RunFunc func(ctx context.Context, req *Request, w ResponseWriter) error
+
+// Func adapts a description and a function to a Command, as
+// http.HandlerFunc does for handlers.
+func Func(d Description, run RunFunc) Command { return funcCommand{d, run} }
+
+type funcCommand struct {
+	d   Description
+	run RunFunc
+}
+
+func (f funcCommand) Describe() Description { return f.d }
+
+func (f funcCommand) Run(ctx context.Context, req *Request, w ResponseWriter) error {
+	return f.run(ctx, req, w)
+}
+
+// Configurer is implemented by commands that take operator settings. The
+// host calls Configure once, before any Run. Decode the settings with
+// DecodeSettings.
+type Configurer interface {
+	Configure(ctx context.Context, settings map[string]any) error
+}
+
+// Request is one client request as a command sees it.
+type Request struct {
+	// Verb is the verb the command was called as; for the fallback command
+	// it is the fallback's own verb, and the client's word is Args[0].
+	Verb string
+	// Args are the words the client typed after the verb.
+	Args []string
+	// Params are typed parameters from the client; see Decode.
+	Params map[string]any
+	// Body is the request body (an upload). It reads io.EOF at its end.
+	Body io.Reader
+	// Root is the session's root folder. Every path a command touches goes
+	// through it, which confines the command to the root: "..", absolute
+	// paths and symlinks that point outside fail.
+	Root *os.Root
+	// Host answers questions about the server.
+	Host Host
+	// Log writes to the host's log under the plugin's name.
+	Log hclog.Logger
+	// SessionID identifies the client connection in logs.
+	SessionID string
+	// RemoteAddr is the client's address.
+	RemoteAddr string
+}
+
+// ResponseWriter receives a command's output.
+type ResponseWriter interface {
+	// Write sends body bytes to the client.
+	io.Writer
+	// SetMeta sets a response metadata key (such as "size"). Metadata goes to
+	// the client before the body: calls after the first Write fail.
+	SetMeta(key string, value any) error
+}
+
+// Host is the server, as seen from a command.
+type Host interface {
+	// Commands lists the server's verbs, sorted.
+	Commands(ctx context.Context) ([]Description, error)
+}
