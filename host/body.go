@@ -53,7 +53,7 @@ func (p *bodyPipe) write(b []byte) {
 	if p.ring == nil {
 		p.ring = make([]byte, p.size)
 	}
-	for len(b) > 0 {
+	for len(b) > 0 && p.n < p.size { // the caller asked room(); never spin
 		w := (p.r + p.n) % p.size
 		c := copy(p.ring[w:min(p.size, w+p.size-p.n)], b)
 		p.n += c

@@ -128,10 +128,12 @@ func (ss *session) onData(in []byte) int {
 		if state == stateClosed {
 			return len(in)
 		}
+		// Hand out no more body bytes than the buffer takes; headers and
+		// End frames still get through.
 		limit := len(in) - consumed
-		if state == stateBody && ss.parser.InData() {
+		if state == stateBody {
 			limit = min(limit, body.room())
-			if limit == 0 {
+			if limit == 0 && ss.parser.InData() {
 				return consumed // paused until the command reads
 			}
 		}
@@ -343,7 +345,7 @@ func (ss *session) onClose(err error) {
 func (ss *session) check(now time.Time) {
 	s := ss.srv
 	if n, last := ss.c.Pending(); n > 0 && now.Sub(last) > s.WriteTimeout {
-		go s.logger().Info("closing stalled connection", "session", ss.id, "queued", n)
+		go s.logger().Warn("closing stalled connection", "session", ss.id, "queued", n)
 		ss.c.Close()
 		return
 	}

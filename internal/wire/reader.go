@@ -79,13 +79,33 @@ func (r *Reader) Read(p []byte) (int, error) {
 }
 
 // WriteTo copies the current Data frame's payload to w.
+// Bytes are counted as they are read, so a failing w does not throw the
+// reader out of step with the frame stream.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	n, err := io.Copy(w, io.LimitReader(r.br, r.left))
-	r.left -= n
-	if err == nil && r.left > 0 {
-		err = io.ErrUnexpectedEOF
+	var written int64
+	for r.left > 0 {
+		b, err := r.br.Peek(int(min(r.left, int64(r.br.Size()))))
+		if len(b) == 0 && err != nil {
+			return written, unexpected(err)
+		}
+		if len(b) == 0 {
+			b, err = r.br.Peek(1)
+			if err != nil {
+				return written, unexpected(err)
+			}
+		}
+		n, werr := w.Write(b)
+		r.br.Discard(len(b))
+		r.left -= int64(len(b))
+		written += int64(n)
+		if werr == nil && n < len(b) {
+			werr = io.ErrShortWrite
+		}
+		if werr != nil {
+			return written, werr
+		}
 	}
-	return n, err
+	return written, nil
 }
 
 func unexpected(err error) error {

@@ -17,7 +17,15 @@
 //     the connection's output queue holds more than Options.MaxOutput bytes
 //     (the download backpressure: a slow reader makes the producer wait), and
 //     fails with ErrClosed once the connection is closed.
-//   - Only the backend closes sockets.
+//   - Only the backend closes sockets. A peer's EOF, even a half-close,
+//     ends the connection: output still queued is dropped.
+//
+// Differences between the backends are confined to what the reactor cannot
+// afford: on the reactor, a Write made from inside one of the connection's
+// own callbacks does not block (the loop it would wait for is the caller),
+// so handlers use Enqueue there and Write from their own goroutines. The
+// goroutine backend notices a peer's reset of a paused connection only once
+// it resumes reading; the reactor notices at once.
 package netpoll
 
 import (
@@ -47,15 +55,21 @@ type Handler interface {
 // Conn is one accepted connection as the handler sees it.
 type Conn interface {
 	// Write queues a copy of b for sending, blocking while the output queue
-	// is over its limit.
+	// is over its limit. It fails with ErrClosed after Close or CloseWrite,
+	// and releases a blocked caller with ErrClosed when the connection
+	// closes.
 	Write(b []byte) error
 	// Enqueue queues a copy of b without ever blocking, even over the limit.
 	// Handlers use it for small replies from inside OnData, where blocking
 	// would stall the loop.
 	Enqueue(b []byte) error
-	// PauseRead stops reading the socket until ResumeRead.
+	// PauseRead stops reading the socket until ResumeRead. Bytes already
+	// read when it takes effect are kept and delivered after ResumeRead.
 	PauseRead()
-	// ResumeRead re-delivers kept bytes, then resumes reading.
+	// ResumeRead re-delivers kept bytes, then resumes reading. A ResumeRead
+	// made while the OnData call that left bytes unconsumed is still
+	// running counts too, so a consumer that frees space concurrently
+	// never strands the connection paused.
 	ResumeRead()
 	// CloseWrite stops reading, sends what is queued, then closes. Writes
 	// after it fail.
@@ -82,17 +96,24 @@ type Options struct {
 	// Loops is the reactor's number of event loops (default GOMAXPROCS).
 	Loops int
 	// OnAcceptError is called when accept fails with an error the backend
-	// retries (EMFILE, ENFILE, ...). May be nil.
+	// retries (EMFILE, ENFILE, ...) after a pause. May be nil. It runs on
+	// the accepting goroutine (an event loop, for the reactor), so it must
+	// not block.
 	OnAcceptError func(error)
 }
 
 // Engine runs connections for one listener.
 type Engine interface {
-	// Serve accepts on ln and runs h until Close. It returns nil after Close.
+	// Serve accepts on ln and runs h until Close. It returns nil after Close,
+	// once every OnClose has run. Serve takes ownership of ln:
+	// StopAccepting and Close close it. An engine serves one listener; a
+	// second Serve fails.
 	Serve(ln net.Listener, h Handler) error
-	// StopAccepting stops taking new connections; live ones keep running.
+	// StopAccepting stops taking new connections (closing the listener, so
+	// new dials are refused); live ones keep running.
 	StopAccepting()
 	// Close stops accepting, closes every connection (OnClose runs for each)
-	// and releases the backend's resources.
+	// and releases the backend's resources. It does not wait for the
+	// OnClose calls, so a handler may call it; Serve's return marks the end.
 	Close() error
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/selectftp/selectftp/internal/client"
+)
+
+// prepare checks a command's words and does its local work, such as
+// spooling stdin, once, however many times the returned action runs.
+func (s *session) prepare(ctx context.Context, words []string) (act action, cleanup func(), err error) {
+	noop := func() {}
+	verb, args := words[0], words[1:]
+	switch verb {
+	case "put":
+		return s.put(ctx, args)
+	case "get":
+		act, err := s.get(args)
+		return act, noop, err
+	case "helps", "help", "?":
+		if len(args) > 1 {
+			return nil, noop, usagef("usage: helps [VERB]")
+		}
+		verb := ""
+		if len(args) == 1 {
+			verb = args[0]
+		}
+		return func(ctx context.Context, c *client.Conn) error {
+			text, err := c.Helps(ctx, verb)
+			s.print(text)
+			return err
+		}, noop, nil
+	}
+	// upper and every other verb: the server's business, args verbatim.
+	return func(ctx context.Context, c *client.Conn) error {
+		text, err := c.Command(ctx, verb, args)
+		s.print(text)
+		return err
+	}, noop, nil
+}
+
+// print writes a command's text output, ending it with a newline.
+func (s *session) print(text string) {
+	if text == "" {
+		return
+	}
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	io.WriteString(s.stdout, text)
+}
+
+func (s *session) put(ctx context.Context, args []string) (action, func(), error) {
+	noop := func() {}
+	if len(args) < 1 || len(args) > 2 {
+		return nil, noop, usagef("usage: put LOCAL [REMOTE]")
+	}
+	local := args[0]
+	remote := ""
+	if len(args) == 2 {
+		remote = args[1]
+	}
+	if local == "-" {
+		if remote == "" || strings.HasSuffix(remote, "/") {
+			return nil, noop, usagef("put -: give the REMOTE name to store stdin as")
+		}
+		return s.putStdin(ctx, remote)
+	}
+	switch {
+	case remote == "":
+		remote = filepath.Base(local)
+	case strings.HasSuffix(remote, "/"):
+		remote += filepath.Base(local)
+	}
+	return func(ctx context.Context, c *client.Conn) error {
+		start := time.Now()
+		update, finish := s.progress("put " + remote)
+		err := c.PutFile(ctx, local, remote, update)
+		finish()
+		if err == nil {
+			s.summary("put", local, remote, start)
+		}
+		return err
+	}, noop, nil
+}
+
+// putStdin spools stdin to a temporary file, hashing it on the way,
+// because the protocol declares size and SHA-256 before the bytes.
+func (s *session) putStdin(ctx context.Context, remote string) (action, func(), error) {
+	noop := func() {}
+	if s.stdin == nil {
+		return nil, noop, usagef("put -: stdin carries the commands here; put - works only as a single command")
+	}
+	f, err := os.CreateTemp("", "selectftp-stdin-*")
+	if err != nil {
+		return nil, noop, fmt.Errorf("put -: %w", err)
+	}
+	cleanup := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	h := sha256.New()
+	size, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, s.stdin})
+	if err != nil {
+		cleanup()
+		return nil, noop, fmt.Errorf("put -: read stdin: %w", err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	return func(ctx context.Context, c *client.Conn) error {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("put -: %w", err)
+		}
+		start := time.Now()
+		update, finish := s.progress("put " + remote)
+		err := c.Put(ctx, f, size, sum, remote, update)
+		finish()
+		if err == nil {
+			s.summary("put", "stdin", remote, start)
+		}
+		return err
+	}, cleanup, nil
+}
+
+func (s *session) get(args []string) (action, error) {
+	if len(args) < 1 || len(args) > 2 {
+		return nil, usagef("usage: get REMOTE [LOCAL]")
+	}
+	remote := args[0]
+	base := path.Base(remote)
+	local := ""
+	if len(args) == 2 {
+		local = args[1]
+	}
+	if local == "-" {
+		return func(ctx context.Context, c *client.Conn) error {
+			update, finish := s.progress("get " + remote)
+			defer finish()
+			return c.Get(ctx, remote, s.stdout, update)
+		}, nil
+	}
+	if local == "" || isDir(local) {
+		if base == "/" || base == "." || base == ".." {
+			return nil, usagef("get %s: give a LOCAL name", remote)
+		}
+		local = filepath.Join(local, base)
+	}
+	return func(ctx context.Context, c *client.Conn) error {
+		start := time.Now()
+		update, finish := s.progress("get " + remote)
+		err := c.GetFile(ctx, remote, local, update)
+		finish()
+		if err == nil {
+			s.summary("get", remote, local, start)
+		}
+		return err
+	}, nil
+}
+
+// summary tells a watching user where a transfer went.
+func (s *session) summary(verb, from, to string, start time.Time) {
+	if s.tty {
+		fmt.Fprintf(s.stderr, "%s: %s -> %s (%s)\n", verb, from, to, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+const (
+	defaultAddr = "127.0.0.1:2121"
+	defaultPort = "2121"
+	addrEnv     = "SELECTFTP_ADDR"
+)
+
+const usageText = `usage: selectftp [--addr HOST:PORT] [-q] [VERB ARGS...]
+
+Commands:
+  put LOCAL [REMOTE]   upload LOCAL (REMOTE: its base name, or inside a folder ending in /)
+  put - REMOTE         upload stdin
+  get REMOTE [LOCAL]   download REMOTE (LOCAL: its base name here, a folder, or - for stdout)
+  helps [VERB]         list the server's verbs, or show one's usage (also: help, ?)
+  upper TEXT...        the text, upper-cased
+  VERB ARGS...         any other verb, sent to the server as typed
+
+Without a VERB, selectftp reads commands from stdin: an interactive shell
+on a terminal (tab completes verbs; quit, exit or Ctrl-D leaves), otherwise
+one command per line (blank lines and # comments skipped).
+
+Options:
+  --addr HOST:PORT     server address (default $SELECTFTP_ADDR or 127.0.0.1:2121)
+  -q                   no progress bar or transfer summary
+  -h, --help           this help
+`
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// run is the whole program but for os.Exit, so that tests can drive it.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("selectftp", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line below
+	addr := fs.String("addr", "", "")
+	quiet := fs.Bool("q", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stdout, usageText)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "selectftp: %v (see selectftp --help)\n", err)
+		return exitUsage
+	}
+	s := &session{
+		addr:   serverAddr(*addr, os.Getenv(addrEnv)),
+		stdin:  stdin,
+		stdout: stdout,
+		stderr: stderr,
+		width:  func() int { return 80 },
+	}
+	if fd, ok := terminalFd(stderr); ok && !*quiet {
+		s.tty = true
+		s.width = func() int {
+			if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+				return w
+			}
+			return 80
+		}
+	}
+	defer s.drop()
+
+	words := fs.Args()
+	if len(words) == 0 {
+		if fd, ok := terminalFd(stdin); ok {
+			return runShell(s, fd)
+		}
+		s.stdin = nil // it carries the commands
+		ctx, stop := interruptible()
+		defer stop()
+		return runScript(ctx, s, stdin)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	err := s.run(ctx, words)
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "selectftp: interrupted")
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "selectftp: %v\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// serverAddr picks the address: flag, then environment, then default. A
+// bare host gets the default port.
+func serverAddr(flagAddr, envAddr string) string {
+	addr := flagAddr
+	if addr == "" {
+		addr = envAddr
+	}
+	if addr == "" {
+		return defaultAddr
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return net.JoinHostPort(addr, defaultPort)
+	}
+	return addr
+}
+
+func terminalFd(f any) (int, bool) {
+	file, ok := f.(*os.File)
+	if !ok || !term.IsTerminal(int(file.Fd())) {
+		return 0, false
+	}
+	return int(file.Fd()), true
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C or SIGTERM,
+// so that a transfer can clean up (a partial download is removed). The
+// signal is then released: a second Ctrl-C kills the program as usual,
+// for when something is stuck reading a terminal.
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigc:
+			cancel()
+		case <-done:
+		}
+		signal.Stop(sigc)
+	}()
+	return ctx, func() {
+		close(done)
+		cancel()
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/selectftp/selectftp/internal/client"
+)
+
+// session runs commands over one connection, dialled on first use and
+// again after it drops.
+type session struct {
+	addr   string
+	stdin  io.Reader // read by `put -`; nil when it carries the commands
+	stdout io.Writer
+	stderr io.Writer
+	// tty is set when stderr is a terminal and -q was not given: transfers
+	// then show a progress bar and a summary line.
+	tty   bool
+	width func() int
+
+	conn *client.Conn
+}
+
+// usageError is a command typed wrong, as opposed to one that failed.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// action is the network part of a command, which may run twice: when the
+// connection turns out to be dead before anything was sent, it is run again
+// on a new connection.
+type action func(ctx context.Context, c *client.Conn) error
+
+// run executes one command line, already split into words.
+func (s *session) run(ctx context.Context, words []string) error {
+	act, cleanup, err := s.prepare(ctx, words)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	c, err := s.connect(ctx)
+	if err != nil {
+		return err
+	}
+	err = act(ctx, c)
+	if errors.Is(err, client.ErrClosed) {
+		// The server closed the idle connection (timeout, restart):
+		// nothing was sent, so try once more on a new one.
+		s.drop()
+		if c, err = s.connect(ctx); err != nil {
+			return err
+		}
+		err = act(ctx, c)
+	}
+	if s.conn != nil && s.conn.Err() != nil {
+		s.drop() // the next command starts on a new connection
+	}
+	return err
+}
+
+func (s *session) connect(ctx context.Context) (*client.Conn, error) {
+	if s.conn == nil {
+		c, err := client.Dial(ctx, s.addr)
+		if err != nil {
+			return nil, err
+		}
+		s.conn = c
+	}
+	return s.conn, nil
+}
+
+func (s *session) drop() {
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// progress returns a Progress for a transfer and the function that ends
+// it, or no-ops when no terminal is watching.
+func (s *session) progress(label string) (client.Progress, func()) {
+	if !s.tty {
+		return nil, func() {}
+	}
+	p := newProgressBar(s.stderr, label, s.width)
+	return p.update, p.finish
+}

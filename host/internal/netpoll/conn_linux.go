@@ -1,0 +1,379 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// readBudget bounds reads per connection per wake-up so one fast
+	// sender cannot starve the loop's other connections.
+	readBudget = 8
+	// redeliverBudget bounds how often sync re-offers kept bytes to a
+	// handler that keeps resuming without consuming them.
+	redeliverBudget = 16
+)
+
+// conn is a reactor connection. Its layout is kept small on purpose: an idle
+// connection costs this struct and one slot in its loop's table, nothing
+// more (no buffers until there is something to buffer).
+type conn struct {
+	l      *loop
+	fd     int // loop-owned; read elsewhere only by on-loop fast writes
+	remote netip.AddrPort
+
+	// Loop-only state.
+	armed uint32 // epoll interest currently registered
+	dead  bool
+	keep  []byte // bytes OnData did not consume
+
+	queued atomic.Bool // an opSync task is pending
+	ctx    ctxValue
+
+	mu        sync.Mutex
+	cond      sync.Cond // writers waiting for the queue to shrink
+	q         outQueue
+	last      time.Time
+	waiters   int
+	resumes   uint32 // counts ResumeRead, to spot one racing a partial OnData
+	paused    bool
+	closeReq  bool
+	writeShut bool
+	closed    bool
+}
+
+func newConn(l *loop, fd int, sa unix.Sockaddr) *conn {
+	c := &conn{l: l, fd: fd, remote: addrPort(sa)}
+	c.cond.L = &c.mu
+	return c
+}
+
+func addrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.ZoneId != 0 {
+			a = a.WithZone(strconv.FormatUint(uint64(sa.ZoneId), 10))
+		}
+		return netip.AddrPortFrom(a, uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+func (c *conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+func (c *conn) SetContext(v any) { c.ctx.set(v) }
+func (c *conn) Context() any     { return c.ctx.get() }
+
+// onLoop reports whether the caller may be the loop inside one of c's
+// callbacks, where blocking would deadlock and the socket may be written
+// directly. (Another goroutine calling in at that moment is treated the
+// same; that is harmless, as both paths hold c.mu.)
+func (c *conn) onLoop() bool { return c.l.cur.Load() == c }
+
+func (c *conn) Write(b []byte) error   { return c.write(b, true) }
+func (c *conn) Enqueue(b []byte) error { return c.write(b, false) }
+
+func (c *conn) write(b []byte, block bool) error {
+	onLoop := c.onLoop()
+	c.mu.Lock()
+	if block && !onLoop {
+		for c.q.n > c.l.r.opts.MaxOutput && !c.closed && !c.writeShut {
+			c.waiters++
+			c.cond.Wait()
+			c.waiters--
+		}
+	}
+	if c.closed || c.writeShut {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if len(b) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	wasEmpty := c.q.n == 0
+	if wasEmpty && onLoop {
+		// Replies from inside OnData usually fit the socket buffer:
+		// sending now saves a copy, a task and an epoll_ctl.
+		n, _ := unix.Write(c.fd, b)
+		if n > 0 {
+			c.last = time.Now()
+			b = b[n:]
+		}
+		if len(b) == 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		// EAGAIN or an error: queue the rest; the flush meets the error
+		// again and closes the connection with it.
+	}
+	c.q.push(b)
+	if wasEmpty {
+		c.last = time.Now()
+	}
+	c.mu.Unlock()
+	if wasEmpty {
+		// Non-empty before means a flush is already pending or EPOLLOUT
+		// is armed.
+		c.kick()
+	}
+	return nil
+}
+
+func (c *conn) PauseRead() {
+	c.mu.Lock()
+	c.paused = true
+	c.mu.Unlock()
+	c.kick()
+}
+
+func (c *conn) ResumeRead() {
+	c.mu.Lock()
+	c.paused = false
+	c.resumes++
+	c.mu.Unlock()
+	c.kick()
+}
+
+func (c *conn) CloseWrite() {
+	c.mu.Lock()
+	c.writeShut = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.kick()
+}
+
+func (c *conn) Close() {
+	c.mu.Lock()
+	c.closeReq = true
+	c.mu.Unlock()
+	c.kick()
+}
+
+func (c *conn) Pending() (int, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.n, c.last
+}
+
+// kick asks the loop to reconcile c, once however often it is called before
+// the loop gets to it.
+func (c *conn) kick() {
+	if c.queued.CompareAndSwap(false, true) && !c.l.post(task{op: opSync, c: c}) {
+		c.queued.Store(false)
+	}
+}
+
+// read drains the socket into OnData until EAGAIN, a short read, a pause or
+// the budget.
+func (l *loop) read(c *conn) {
+	for range readBudget {
+		n, err := unix.Read(c.fd, l.buf)
+		switch {
+		case n > 0:
+			if !l.deliver(c, l.buf[:n], false) {
+				l.sync(c)
+				return
+			}
+			if n < len(l.buf) {
+				// Level-triggered: if more arrived meanwhile we hear again.
+				return
+			}
+		case n == 0 && err == nil:
+			l.closeConn(c, nil)
+			return
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return
+		default:
+			l.closeConn(c, wrapErr("read", err))
+			return
+		}
+	}
+}
+
+// deliver hands b to OnData and keeps (a copy of) what it left. fromKeep
+// says b is c.keep itself. It reports whether plain reading may go on;
+// false means sync has work to do (pause, close, kept bytes).
+func (l *loop) deliver(c *conn, b []byte, fromKeep bool) bool {
+	c.mu.Lock()
+	gen, hold, drop := c.resumes, c.paused, c.closeReq || c.writeShut
+	c.mu.Unlock()
+	switch {
+	case drop:
+		c.keep = nil
+		return false
+	case hold:
+		// Paused from another goroutine after this read began: the
+		// handler asked for no more OnData, so hold the bytes.
+		if !fromKeep {
+			c.keep = append(c.keep[:0], b...)
+		}
+		return false
+	}
+	l.cur.Store(c)
+	k := clampConsumed(l.r.h.OnData(c, b), len(b))
+	l.cur.Store(nil)
+	switch {
+	case k == len(b) && fromKeep:
+		c.keep = nil // release, so an idle connection holds no buffer
+	case k < len(b) && fromKeep:
+		c.keep = c.keep[:copy(c.keep, b[k:])]
+	case k < len(b):
+		c.keep = append(c.keep[:0], b[k:]...)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A ResumeRead that arrived while OnData ran answers this very
+	// partial consumption; pausing now would lose it for good.
+	if k < len(b) && c.resumes == gen {
+		c.paused = true
+	}
+	return !c.paused && !c.closeReq && !c.writeShut && len(c.keep) == 0
+}
+
+// sync brings the loop's view of c in line with what its owner asked for:
+// close, flush, pause or resume (re-delivering kept bytes first).
+func (l *loop) sync(c *conn) {
+	for i := 0; !c.dead; i++ {
+		c.mu.Lock()
+		closeReq, shut, paused, pending := c.closeReq, c.writeShut, c.paused, c.q.n
+		c.mu.Unlock()
+		if closeReq {
+			l.closeConn(c, nil)
+			return
+		}
+		if pending > 0 {
+			// flush arms EPOLLOUT if the socket fills, and finishes a
+			// CloseWrite when the queue empties.
+			if !l.flush(c) {
+				return
+			}
+		}
+		if shut {
+			c.keep = nil
+			if !c.dead {
+				l.setInterest(c, c.armed&^unix.EPOLLIN)
+				if pending == 0 {
+					l.closeConn(c, nil)
+				}
+			}
+			return
+		}
+		if !paused && len(c.keep) > 0 {
+			if i == redeliverBudget {
+				c.kick() // let the loop serve others first
+				return
+			}
+			l.deliver(c, c.keep, true)
+			continue
+		}
+		want := c.armed &^ unix.EPOLLIN
+		if !paused {
+			want |= unix.EPOLLIN
+		}
+		l.setInterest(c, want)
+		return
+	}
+}
+
+// flush writes as much of c's queue as the socket takes. It reports false
+// if c is closed.
+func (l *loop) flush(c *conn) bool {
+	c.mu.Lock()
+	for c.q.n > 0 {
+		iov := c.q.peek(l.iov[:0], 0)
+		var n int
+		var err error
+		if len(iov) == 1 {
+			n, err = unix.Write(c.fd, iov[0])
+		} else {
+			n, err = unix.Writev(c.fd, iov)
+		}
+		clear(iov) // the scratch vector must not pin sent chunks
+		l.iov = iov[:0]
+		if n > 0 {
+			c.q.advance(n)
+			c.last = time.Now()
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil && err != unix.EAGAIN {
+			c.mu.Unlock()
+			l.closeConn(c, wrapErr("writev", err))
+			return false
+		}
+		if err == unix.EAGAIN || c.q.n > 0 && len(iov) < maxIovecs {
+			break // socket full; EPOLLOUT tells us when it drains
+		}
+	}
+	if c.waiters > 0 && c.q.n <= l.r.opts.MaxOutput {
+		c.cond.Broadcast()
+	}
+	pending, shut := c.q.n, c.writeShut
+	c.mu.Unlock()
+	if shut && pending == 0 {
+		l.closeConn(c, nil)
+		return false
+	}
+	want := c.armed &^ unix.EPOLLOUT
+	if pending > 0 {
+		want |= unix.EPOLLOUT
+	}
+	return l.setInterest(c, want)
+}
+
+// setInterest changes c's epoll interest; only EPOLLIN and EPOLLOUT ever
+// vary (HUP and ERR are always reported). It reports false if c is closed.
+func (l *loop) setInterest(c *conn, want uint32) bool {
+	if c.dead {
+		return false
+	}
+	if want == c.armed {
+		return true
+	}
+	ev := unix.EpollEvent{Events: want, Fd: int32(c.fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+		l.closeConn(c, wrapErr("epoll_ctl", err))
+		return false
+	}
+	c.armed = want
+	return true
+}
+
+// closeConn is the only place a reactor socket is closed.
+func (l *loop) closeConn(c *conn, err error) {
+	if c.dead {
+		return
+	}
+	c.dead = true
+	c.keep = nil
+	c.mu.Lock()
+	c.closed = true
+	c.q.reset()
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	// Deregister before close: once closed, the number may be handed to
+	// a new connection while this one is still in the interest list.
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	unix.Close(c.fd)
+	l.conns[c.fd] = nil
+	l.cur.Store(c)
+	l.r.h.OnClose(c, err)
+	l.cur.Store(nil)
+}
+
+func wrapErr(op string, err error) error { return os.NewSyscallError(op, err) }

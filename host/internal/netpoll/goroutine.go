@@ -1,0 +1,420 @@
+package netpoll
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+const (
+	// idleRead is the read buffer an idle connection keeps. A burst that
+	// fills it switches to a pooled Options.ReadBuffer until a short read,
+	// so 10,000 idle connections do not hold 10,000 full-size buffers.
+	idleRead = 512
+	// writeSlice bounds one blocking write, so Pending's progress time
+	// moves at least this often on a slow but live peer.
+	writeSlice = 64 << 10
+	// maxAcceptDelay caps the back-off between failed accepts.
+	maxAcceptDelay = time.Second
+)
+
+// goEngine is the goroutine-per-connection Engine: one reader goroutine per
+// connection, plus a writer goroutine while its output queue is non-empty.
+type goEngine struct {
+	opts Options
+	bufs sync.Pool // *[]byte of opts.ReadBuffer
+
+	mu      sync.Mutex
+	h       Handler
+	ln      net.Listener
+	conns   map[*gconn]struct{}
+	started bool
+	stopped bool
+	closed  bool
+	stopCh  chan struct{} // closed by StopAccepting
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+}
+
+// NewGoroutine returns the goroutine-per-connection backend. It works with
+// any net.Listener, TLS included, on every OS. Options.Loops is ignored.
+func NewGoroutine(opts Options) Engine {
+	e := &goEngine{
+		opts:   opts.withDefaults(),
+		conns:  make(map[*gconn]struct{}),
+		stopCh: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	e.bufs.New = func() any {
+		b := make([]byte, e.opts.ReadBuffer)
+		return &b
+	}
+	return e
+}
+
+// Serve accepts until StopAccepting or Close, then waits for Close and for
+// every connection's OnClose. An accept error that is not temporary ends
+// Serve early with that error; live connections run on until Close.
+func (e *goEngine) Serve(ln net.Listener, h Handler) error {
+	if h == nil {
+		return errNilHandler
+	}
+	e.mu.Lock()
+	if e.started && !e.closed {
+		e.mu.Unlock()
+		return errServing
+	}
+	if e.closed {
+		e.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	e.started = true
+	e.ln, e.h = ln, h
+	stopped := e.stopped
+	e.mu.Unlock()
+
+	if stopped {
+		ln.Close()
+	} else if err := e.acceptLoop(ln); err != nil {
+		return err
+	}
+	<-e.done
+	e.wg.Wait()
+	return nil
+}
+
+func (e *goEngine) acceptLoop(ln net.Listener) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-e.stopCh:
+				return nil
+			default:
+			}
+			if !retryable(err) {
+				return err
+			}
+			if e.opts.OnAcceptError != nil {
+				e.opts.OnAcceptError(err)
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), maxAcceptDelay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-e.stopCh:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		c := &gconn{e: e, nc: nc}
+		c.cond.L = &c.mu
+		e.mu.Lock()
+		if e.stopped {
+			// Raced StopAccepting: refuse it rather than open a
+			// connection after the caller believes accepting stopped.
+			e.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		e.conns[c] = struct{}{}
+		e.wg.Add(1)
+		e.mu.Unlock()
+		go c.run()
+	}
+}
+
+// retryable reports whether accept may succeed later (EMFILE, ENFILE,
+// ECONNABORTED, timeouts), as net/http judges it.
+func retryable(err error) bool {
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && t.Temporary() {
+		return true
+	}
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && to.Timeout()
+}
+
+func (e *goEngine) StopAccepting() {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return
+	}
+	e.stopped = true
+	close(e.stopCh)
+	ln := e.ln
+	e.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+}
+
+func (e *goEngine) Close() error {
+	e.StopAccepting()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.done)
+	conns := make([]*gconn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(nil)
+	}
+	return nil
+}
+
+// gconn is a goroutine-backend connection.
+type gconn struct {
+	e    *goEngine
+	nc   net.Conn
+	keep []byte // reader goroutine only
+	ctx  ctxValue
+
+	mu        sync.Mutex
+	cond      sync.Cond // reader waiting for resume; writers for space
+	q         outQueue
+	last      time.Time
+	closeErr  error
+	resumes   uint32
+	paused    bool
+	writeShut bool
+	writing   bool // a writer goroutine is running
+	closed    bool
+}
+
+func (c *gconn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+func (c *gconn) SetContext(v any)     { c.ctx.set(v) }
+func (c *gconn) Context() any         { return c.ctx.get() }
+
+// run is the reader goroutine; it makes every handler call for c, which is
+// what keeps them from running concurrently.
+func (c *gconn) run() {
+	e := c.e
+	defer e.wg.Done()
+	e.h.OnOpen(c)
+	c.readLoop()
+	c.mu.Lock()
+	for c.writing {
+		c.cond.Wait()
+	}
+	err := c.closeErr
+	c.mu.Unlock()
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+	e.h.OnClose(c, err)
+}
+
+func (c *gconn) readLoop() {
+	small := make([]byte, idleRead)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			c.e.bufs.Put(big)
+		}
+	}()
+	for {
+		c.mu.Lock()
+		for !c.closed && (c.paused || c.writeShut) {
+			c.cond.Wait()
+		}
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		if len(c.keep) > 0 {
+			c.deliver(c.keep, true)
+			continue
+		}
+		buf := small
+		if big != nil {
+			buf = *big
+		}
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			c.mu.Lock()
+			paused, drop := c.paused, c.writeShut || c.closed
+			c.mu.Unlock()
+			switch {
+			case drop:
+			case paused:
+				// A read already under way when PauseRead came:
+				// hold the bytes for ResumeRead.
+				c.keep = append(c.keep[:0], buf[:n]...)
+			default:
+				c.deliver(buf[:n], false)
+			}
+			if n == len(buf) && big == nil {
+				big = c.e.bufs.Get().(*[]byte)
+			} else if n < len(buf) && big != nil {
+				c.e.bufs.Put(big)
+				big = nil
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			c.closeWith(err) // keeps the first reason if already closed
+			return
+		}
+	}
+}
+
+// deliver mirrors the reactor's: keep what OnData left and pause, unless a
+// ResumeRead raced the call.
+func (c *gconn) deliver(b []byte, fromKeep bool) {
+	c.mu.Lock()
+	gen := c.resumes
+	c.mu.Unlock()
+	k := clampConsumed(c.e.h.OnData(c, b), len(b))
+	if k == len(b) {
+		if fromKeep {
+			c.keep = nil
+		}
+		return
+	}
+	if fromKeep {
+		c.keep = c.keep[:copy(c.keep, b[k:])]
+	} else {
+		c.keep = append(c.keep[:0], b[k:]...)
+	}
+	c.mu.Lock()
+	if c.resumes == gen {
+		c.paused = true
+	}
+	c.mu.Unlock()
+}
+
+func (c *gconn) Write(b []byte) error   { return c.write(b, true) }
+func (c *gconn) Enqueue(b []byte) error { return c.write(b, false) }
+
+func (c *gconn) write(b []byte, block bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if block {
+		for c.q.n > c.e.opts.MaxOutput && !c.closed && !c.writeShut {
+			c.cond.Wait()
+		}
+	}
+	if c.closed || c.writeShut {
+		return ErrClosed
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if c.q.n == 0 {
+		c.last = time.Now()
+	}
+	c.q.push(b)
+	if !c.writing {
+		// Started per burst rather than kept per connection: an idle
+		// connection then costs one goroutine, not two.
+		c.writing = true
+		go c.writeLoop()
+	}
+	return nil
+}
+
+func (c *gconn) writeLoop() {
+	var iov [][]byte
+	for {
+		c.mu.Lock()
+		if c.closed || c.q.n == 0 {
+			c.writing = false
+			finish := !c.closed && c.writeShut
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			if finish {
+				c.closeWith(nil)
+			}
+			return
+		}
+		// The chunks stay in the queue (counted by Pending) until sent;
+		// concurrent pushes only append past the bytes peeked here.
+		iov = c.q.peek(iov[:0], writeSlice)
+		c.mu.Unlock()
+		bufs := net.Buffers(iov)
+		n, err := bufs.WriteTo(c.nc)
+		clear(iov)
+		c.mu.Lock()
+		if !c.closed && n > 0 {
+			c.q.advance(int(n))
+			c.last = time.Now()
+			if c.q.n <= c.e.opts.MaxOutput {
+				c.cond.Broadcast()
+			}
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.closeWith(err)
+		}
+	}
+}
+
+func (c *gconn) PauseRead() {
+	c.mu.Lock()
+	c.paused = true
+	c.mu.Unlock()
+}
+
+func (c *gconn) ResumeRead() {
+	c.mu.Lock()
+	c.paused = false
+	c.resumes++
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *gconn) CloseWrite() {
+	c.mu.Lock()
+	if c.closed || c.writeShut {
+		c.mu.Unlock()
+		return
+	}
+	c.writeShut = true
+	c.cond.Broadcast()
+	idle := !c.writing
+	c.mu.Unlock()
+	if idle {
+		c.closeWith(nil)
+	}
+}
+
+func (c *gconn) Close() { c.closeWith(nil) }
+
+func (c *gconn) Pending() (int, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.n, c.last
+}
+
+// closeWith closes c once, remembering the first reason; closing the socket
+// is what unblocks the reader and writer goroutines.
+func (c *gconn) closeWith(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeErr = err
+	c.q.reset()
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.nc.Close()
+}

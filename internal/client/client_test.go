@@ -1,0 +1,651 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/internal/client/clienttest"
+	"github.com/selectftp/selectftp/internal/wire"
+)
+
+// testCtx bounds every wait of a test.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t *testing.T, s *clienttest.Server, opts ...client.Option) *client.Conn {
+	t.Helper()
+	c, err := client.Dial(testCtx(t), s.Addr, opts...)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	r := rand.NewChaCha8([32]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+	r.Read(b)
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// dirEntries lists a folder, to prove a failed download left nothing.
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestHello(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	if h := c.Server(); h.Version != wire.Version || h.Server != "clienttest/1" {
+		t.Errorf("Server() = %+v", h)
+	}
+	if c.Err() != nil {
+		t.Errorf("Err() = %v on a fresh connection", c.Err())
+	}
+}
+
+func writeFrame(t *testing.T, nc net.Conn, typ wire.Type, msg any) {
+	b, err := wire.Marshal(typ, msg)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	nc.Write(b)
+}
+
+// readHello consumes the client's Hello so that a reply is not mistaken
+// for a server that answers before it listens.
+func readHello(nc net.Conn) {
+	wire.NewReader(nc, 0).Next()
+}
+
+func TestHelloFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		serve    func(t *testing.T, nc net.Conn)
+		opts     []client.Option
+		wantCode string
+		wantMsg  string
+	}{
+		{
+			name: "unsupported version",
+			serve: func(t *testing.T, nc net.Conn) {
+				readHello(nc)
+				writeFrame(t, nc, wire.TypeStatus, wire.Status{Code: "unsupported_version", Message: "speaks 7"})
+			},
+			wantCode: "unsupported_version",
+			wantMsg:  "does not speak protocol version 1",
+		},
+		{
+			name: "busy",
+			serve: func(t *testing.T, nc net.Conn) {
+				writeFrame(t, nc, wire.TypeStatus, wire.Status{Code: "busy", Message: "too many connections"})
+			},
+			wantCode: "busy",
+			wantMsg:  "refused the connection: busy: too many connections",
+		},
+		{
+			name:    "ftp server",
+			serve:   func(t *testing.T, nc net.Conn) { nc.Write([]byte("220 FTP server ready\r\n")) },
+			wantMsg: "not a selectftp server",
+		},
+		{
+			name: "http server",
+			serve: func(t *testing.T, nc net.Conn) {
+				readHello(nc)
+				nc.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			},
+			wantMsg: "not a selectftp server",
+		},
+		{
+			name: "other version chosen",
+			serve: func(t *testing.T, nc net.Conn) {
+				readHello(nc)
+				writeFrame(t, nc, wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Version: 2})
+			},
+			wantMsg: "server chose protocol version 2",
+		},
+		{
+			name: "other protocol",
+			serve: func(t *testing.T, nc net.Conn) {
+				readHello(nc)
+				writeFrame(t, nc, wire.TypeHello, wire.Hello{Protocol: "smtp", Version: 1})
+			},
+			wantMsg: `not a selectftp server: hello names protocol "smtp"`,
+		},
+		{
+			name: "invalid json",
+			serve: func(t *testing.T, nc net.Conn) {
+				readHello(nc)
+				nc.Write(wire.AppendFrame(nil, wire.TypeHello, []byte("{nope")))
+			},
+			wantMsg: "not a selectftp server",
+		},
+		{
+			name:    "closes at once",
+			serve:   func(t *testing.T, nc net.Conn) {},
+			wantMsg: "closed the connection during the hello",
+		},
+		{
+			name: "silent",
+			serve: func(t *testing.T, nc net.Conn) {
+				io.Copy(io.Discard, nc) // until the client gives up
+			},
+			opts:    []client.Option{client.WithHandshakeTimeout(100 * time.Millisecond)},
+			wantMsg: "no hello from the server within 100ms",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := clienttest.Listen(t, func(nc net.Conn) { tt.serve(t, nc) })
+			c, err := client.Dial(testCtx(t), addr, tt.opts...)
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
+			}
+			if got := client.Code(err); got != tt.wantCode {
+				t.Errorf("Code = %q, want %q", got, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestDialContextCanceled(t *testing.T) {
+	addr := clienttest.Listen(t, func(nc net.Conn) { io.Copy(io.Discard, nc) })
+	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := client.Dial(ctx, addr, client.WithHandshakeTimeout(0))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Dial took %v after cancel", d)
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = client.Dial(testCtx(t), addr)
+	if err == nil || !strings.Contains(err.Error(), "connect to "+addr) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 64<<10 - 1, 64 << 10, 64<<10 + 1, 3<<20 + 7} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			data := randomBytes(size)
+			local := filepath.Join(dir, fmt.Sprintf("up-%d", size))
+			if err := os.WriteFile(local, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			remote := fmt.Sprintf("dir/file %d.bin", size)
+			var last, total atomic.Int64
+			last.Store(-1)
+			err := c.PutFile(ctx, local, remote, func(done, tot int64) { last.Store(done); total.Store(tot) })
+			if err != nil {
+				t.Fatalf("PutFile: %v", err)
+			}
+			if last.Load() != int64(size) || total.Load() != int64(size) {
+				t.Errorf("put progress ended at %d/%d, want %d", last.Load(), total.Load(), size)
+			}
+			if got, _ := s.File(remote); !bytes.Equal(got, data) {
+				t.Fatalf("server holds %d bytes, want %d", len(got), size)
+			}
+
+			back := filepath.Join(dir, fmt.Sprintf("down-%d", size))
+			last.Store(-1)
+			if err := c.GetFile(ctx, remote, back, func(done, tot int64) { last.Store(done) }); err != nil {
+				t.Fatalf("GetFile: %v", err)
+			}
+			if got, _ := os.ReadFile(back); !bytes.Equal(got, data) {
+				t.Fatalf("downloaded %d bytes differ from the %d uploaded", len(got), size)
+			}
+			if last.Load() != int64(size) {
+				t.Errorf("get progress ended at %d, want %d", last.Load(), size)
+			}
+			if fi, err := os.Stat(back); err != nil || fi.Mode().Perm() != 0o644 {
+				t.Errorf("downloaded file mode: %v %v", fi.Mode(), err)
+			}
+
+			var buf bytes.Buffer
+			if err := c.Get(ctx, remote, &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+				t.Fatalf("Get: %v (%d bytes)", err, buf.Len())
+			}
+		})
+	}
+	if n := s.Conns(); n != 1 {
+		t.Errorf("server saw %d connections, want the one reused", n)
+	}
+}
+
+func TestPutReaderSmallChunks(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s, client.WithChunkSize(1000))
+	data := randomBytes(12345)
+	if err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), strings.ToUpper(sha(data)), "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.File("x"); !bytes.Equal(got, data) {
+		t.Fatal("stored bytes differ")
+	}
+}
+
+func TestPutBadArguments(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	if err := c.Put(ctx, strings.NewReader(""), 0, "abc", "x", nil); err == nil || !strings.Contains(err.Error(), "invalid SHA-256") {
+		t.Errorf("bad sha: %v", err)
+	}
+	// A reader shorter than declared is a local error, and the
+	// connection survives it.
+	data := []byte("hello")
+	err := c.Put(ctx, bytes.NewReader(data), 10, sha(data), "x", nil)
+	if err == nil || !strings.Contains(err.Error(), "5 bytes short") {
+		t.Errorf("short reader: %v", err)
+	}
+	if _, ok := s.File("x"); ok {
+		t.Error("server kept a short upload")
+	}
+	if err := c.PutFile(ctx, t.TempDir(), "x", nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("PutFile of a folder: %v", err)
+	}
+	if out, err := c.Command(ctx, "upper", []string{"still", "here"}); err != nil || out != "STILL HERE" {
+		t.Errorf("after failures: %q %v", out, err)
+	}
+}
+
+func TestPutChecksumRefused(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	data := []byte("some bytes")
+	err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), sha([]byte("other")), "x", nil)
+	if client.Code(err) != "checksum" {
+		t.Fatalf("err = %v, want code checksum", err)
+	}
+}
+
+func TestGetVerification(t *testing.T) {
+	data := randomBytes(200_000)
+	tests := []struct {
+		name    string
+		handler clienttest.Handler
+		want    string
+	}{
+		{
+			name: "wrong sha256",
+			handler: func(c *clienttest.Call) wire.Status {
+				c.Meta(map[string]any{"size": len(data), "sha256": sha([]byte("x"))})
+				c.Write(data)
+				return clienttest.OK
+			},
+			want: "SHA-256",
+		},
+		{
+			name: "fewer bytes than declared",
+			handler: func(c *clienttest.Call) wire.Status {
+				c.Meta(map[string]any{"size": len(data) + 1, "sha256": sha(data)})
+				c.Write(data)
+				return clienttest.OK
+			},
+			want: "received 200000 bytes, the server declared 200001",
+		},
+		{
+			name: "more bytes than declared",
+			handler: func(c *clienttest.Call) wire.Status {
+				c.Meta(map[string]any{"size": 10, "sha256": sha(data[:10])})
+				c.Write(data)
+				return clienttest.OK
+			},
+			want: "more than the 10 bytes",
+		},
+		{
+			name: "no meta",
+			handler: func(c *clienttest.Call) wire.Status {
+				c.Write(data)
+				return clienttest.OK
+			},
+			want: "before its size and SHA-256",
+		},
+		{
+			name: "meta without sha256",
+			handler: func(c *clienttest.Call) wire.Status {
+				c.Meta(map[string]any{"size": len(data)})
+				c.Write(data)
+				return clienttest.OK
+			},
+			want: "no valid sha256",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := clienttest.Start(t)
+			s.Handle("get", tt.handler)
+			c := dial(t, s)
+			dir := t.TempDir()
+			err := c.GetFile(testCtx(t), "f", filepath.Join(dir, "f"), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+			if names := dirEntries(t, dir); len(names) != 0 {
+				t.Errorf("failed get left %v", names)
+			}
+			// The response was read to its end, so the connection is reusable.
+			if _, err := c.Verbs(testCtx(t)); err != nil {
+				t.Errorf("connection unusable after a verification failure: %v", err)
+			}
+		})
+	}
+}
+
+func TestGetChecksumErrorIs(t *testing.T) {
+	s := clienttest.Start(t)
+	s.Handle("get", func(c *clienttest.Call) wire.Status {
+		c.Meta(map[string]any{"size": 3, "sha256": sha([]byte("abd"))})
+		c.Write([]byte("abc"))
+		return clienttest.OK
+	})
+	err := dial(t, s).Get(testCtx(t), "f", io.Discard, nil)
+	if !errors.Is(err, client.ErrChecksum) {
+		t.Fatalf("err = %v, want ErrChecksum", err)
+	}
+}
+
+func TestStatusError(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	err := c.GetFile(ctx, "missing", filepath.Join(dir, "missing"), nil)
+	var se *wire.StatusError
+	if !errors.As(err, &se) || se.Code != "not_found" || client.Code(err) != "not_found" {
+		t.Fatalf("err = %#v, want a not_found *wire.StatusError", err)
+	}
+	if !strings.Contains(err.Error(), "not_found: missing: no such file") {
+		t.Errorf("message %q", err)
+	}
+	if names := dirEntries(t, dir); len(names) != 0 {
+		t.Errorf("failed get left %v", names)
+	}
+	if c.Err() != nil {
+		t.Errorf("a refused request broke the connection: %v", c.Err())
+	}
+	_, err = c.Helps(ctx, "nosuch")
+	if client.Code(err) != "unknown_verb" {
+		t.Errorf("Helps(nosuch) = %v", err)
+	}
+}
+
+func TestServerClosesMidBody(t *testing.T) {
+	s := clienttest.Start(t)
+	data := randomBytes(500_000)
+	s.Handle("get", func(c *clienttest.Call) wire.Status {
+		c.Meta(map[string]any{"size": len(data), "sha256": sha(data)})
+		c.Write(data[:len(data)/2])
+		c.Hangup()
+		return clienttest.OK
+	})
+	c := dial(t, s)
+	dir := t.TempDir()
+	err := c.GetFile(testCtx(t), "f", filepath.Join(dir, "f"), nil)
+	if err == nil || !strings.Contains(err.Error(), "closed the connection") {
+		t.Fatalf("err = %v", err)
+	}
+	if names := dirEntries(t, dir); len(names) != 0 {
+		t.Errorf("failed get left %v", names)
+	}
+	if c.Err() == nil {
+		t.Error("connection still claims to be usable")
+	}
+	if _, err := c.Verbs(testCtx(t)); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("request on a broken connection: %v, want ErrClosed", err)
+	}
+}
+
+func TestServerGarbageMidResponse(t *testing.T) {
+	s := clienttest.Start(t)
+	s.Handle("upper", func(c *clienttest.Call) wire.Status {
+		c.WriteRaw([]byte("\x00\x00\x00\x01Zjunk"))
+		return clienttest.OK
+	})
+	c := dial(t, s)
+	_, err := c.Command(testCtx(t), "upper", []string{"x"})
+	if err == nil || !strings.Contains(err.Error(), "protocol error") {
+		t.Fatalf("err = %v", err)
+	}
+	if c.Err() == nil {
+		t.Error("connection still claims to be usable")
+	}
+}
+
+// endless is a body that never ends, counting what was read of it.
+type endless struct{ n atomic.Int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	e.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+func TestEarlyAnswerStopsBody(t *testing.T) {
+	s := clienttest.Start(t)
+	s.Handle("put", func(c *clienttest.Call) wire.Status {
+		return clienttest.Fail("too_large", "over the quota")
+	})
+	c := dial(t, s)
+	body := &endless{}
+	const declared = 1 << 40
+	err := c.Put(testCtx(t), body, declared, sha(nil), "big", nil)
+	if client.Code(err) != "too_large" {
+		t.Fatalf("err = %v, want too_large", err)
+	}
+	if n := body.n.Load(); n > 256<<20 {
+		t.Errorf("sent %d bytes after an early answer", n)
+	}
+	if out, err := c.Command(testCtx(t), "upper", []string{"next"}); err != nil || out != "NEXT" {
+		t.Errorf("next request: %q %v", out, err)
+	}
+}
+
+func TestContextCancel(t *testing.T) {
+	s := clienttest.Start(t)
+	release := make(chan struct{})
+	defer close(release)
+	s.Handle("slow", func(c *clienttest.Call) wire.Status {
+		<-release
+		return clienttest.OK
+	})
+	c := dial(t, s)
+	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Command(ctx, "slow", nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned %v after the deadline", d)
+	}
+	if c.Err() == nil {
+		t.Error("a cancelled request left the connection usable")
+	}
+}
+
+func TestContextCancelDuringGetFile(t *testing.T) {
+	s := clienttest.Start(t)
+	release := make(chan struct{})
+	defer close(release)
+	data := randomBytes(100_000)
+	s.Handle("get", func(c *clienttest.Call) wire.Status {
+		c.Meta(map[string]any{"size": 2 * len(data), "sha256": sha(nil)})
+		c.Write(data)
+		<-release
+		return clienttest.OK
+	})
+	c := dial(t, s)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	dir := t.TempDir()
+	err := c.GetFile(ctx, "f", filepath.Join(dir, "f"), func(done, total int64) {
+		if done == int64(len(data)) {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want Canceled", err)
+	}
+	if names := dirEntries(t, dir); len(names) != 0 {
+		t.Errorf("cancelled get left %v", names)
+	}
+}
+
+func TestIdleConnectionKicked(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	if _, err := c.Verbs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Kick("timeout")
+	before := s.Requests()
+	// The Status may need a moment to cross loopback; until the client
+	// sees it, a request would still be sent, so wait for the close.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Conns() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err := c.Command(ctx, "upper", []string{"x"})
+	if !errors.Is(err, client.ErrClosed) || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("err = %v, want ErrClosed mentioning the timeout", err)
+	}
+	if s.Requests() != before {
+		t.Error("a request was sent on a closed connection")
+	}
+}
+
+func TestClose(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := c.Verbs(testCtx(t)); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	verbs, err := c.Verbs(ctx)
+	if err != nil || !slices.Equal(verbs, []string{"get", "helps", "put", "upper"}) {
+		t.Errorf("Verbs = %v, %v", verbs, err)
+	}
+	if out, err := c.Helps(ctx, "put"); err != nil || out != "usage: put ...\n" {
+		t.Errorf("Helps(put) = %q, %v", out, err)
+	}
+	if out, err := c.Command(ctx, "hello", []string{"wörld", "two words"}); err != nil || out != "HELLO WÖRLD TWO WORDS" {
+		t.Errorf("fallback = %q, %v", out, err)
+	}
+	meta, err := c.Do(ctx, wire.Request{Verb: "upper", Args: []string{"a"}}, strings.NewReader("ignored body"), nil)
+	if err != nil || meta != nil {
+		t.Errorf("Do = %v, %v", meta, err)
+	}
+}
+
+func TestParseVerbs(t *testing.T) {
+	got := client.ParseVerbs("put\tupload a file\n\nget\tdownload\r\n  helps \t x\nbare\n")
+	if want := []string{"put", "get", "helps", "bare"}; !slices.Equal(got, want) {
+		t.Errorf("ParseVerbs = %q, want %q", got, want)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestOutputWriteError(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	s.SetFile("f", randomBytes(300_000))
+	err := c.Get(testCtx(t), "f", failWriter{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := c.Verbs(testCtx(t)); err != nil {
+		t.Errorf("connection unusable after a local write error: %v", err)
+	}
+}
+
+func TestConcurrentCallsAreSerialized(t *testing.T) {
+	s := clienttest.Start(t)
+	c := dial(t, s)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			data := randomBytes(50_000 + i)
+			name := fmt.Sprint("f", i)
+			if err := c.Put(ctx, bytes.NewReader(data), int64(len(data)), sha(data), name, nil); err != nil {
+				t.Errorf("Put %d: %v", i, err)
+				return
+			}
+			var buf bytes.Buffer
+			if err := c.Get(ctx, name, &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+				t.Errorf("Get %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+}
