@@ -203,7 +203,7 @@ func (s *Server) start(ln net.Listener) error {
 	if s.PluginDir != "" {
 		s.plugins = plugins.New(plugins.Config{
 			Dir: s.PluginDir, Settings: s.PluginSettings, Logger: s.logger().Named("plugins"),
-			Register: func(cmd sdk.Command, path string) error { return s.reg.add(cmd, path) },
+			Register:   func(cmd sdk.Command, path string) error { return s.reg.add(cmd, path) },
 			Unregister: func(verb, path string) { s.reg.remove(verb, path) },
 		})
 		s.plugins.Scan(context.Background())
