@@ -85,7 +85,9 @@ type ResponseWriter interface {
 	SetMeta(key string, value any) error
 }
 
-// Host is the server, as seen from a command.
+// Host is the server, as seen from a command. In a plugin, calls travel on
+// the request's stream behind the request body: read (or discard) a large
+// body before calling the host, or the call waits for it.
 type Host interface {
 	// Commands lists the server's verbs, sorted.
 	Commands(ctx context.Context) ([]Description, error)

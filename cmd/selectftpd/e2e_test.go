@@ -105,7 +105,7 @@ func TestTextCommands(t *testing.T) {
 		t.Fatalf("script: %+v", r)
 	}
 	// Logs: plugin lines appear under the plugin's name.
-	if !strings.Contains(s.logText(), `"@module":"selectftpd.plugins`) {
+	if !strings.Contains(s.logText(), `"@module":"upper"`) {
 		t.Fatalf("no plugin module in the log:\n%s", s.logText())
 	}
 }

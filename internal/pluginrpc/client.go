@@ -102,10 +102,13 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 	if err := s.send(&pb.RunInput{Msg: &pb.RunInput_Header{Header: h}}); err != nil {
 		return r.lost(ctx, err)
 	}
-	go s.pump(req.Body)
+	go s.pump(req.Body, cancel)
 	for {
 		out, err := stream.Recv()
 		if err != nil {
+			if berr := s.bodyErr(); berr != nil {
+				return bodyFailed(berr)
+			}
 			return r.lost(ctx, err)
 		}
 		switch m := out.Msg.(type) {
@@ -147,11 +150,27 @@ func (r *Remote) lost(ctx context.Context, err error) error {
 		Message: fmt.Sprintf("plugin %s stopped while serving the request", r.name), Err: err}
 }
 
+// bodyFailed is the error of a request whose body failed before its end:
+// the client went away, so the request is cancelled.
+func bodyFailed(err error) error {
+	if sdk.CodeOf(err) != sdk.CodeInternal {
+		return err
+	}
+	return &sdk.Error{Code: sdk.CodeCanceled, Message: "the request body failed: " + err.Error(), Err: err}
+}
+
 // sender serialises Sends: the body pump and host-call answers share the
 // stream.
 type sender struct {
 	mu     sync.Mutex
 	stream grpc.BidiStreamingClient[pb.RunInput, pb.RunOutput]
+	failed error // the body's read error, under mu
+}
+
+func (s *sender) bodyErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
 }
 
 func (s *sender) send(m *pb.RunInput) error {
@@ -160,7 +179,10 @@ func (s *sender) send(m *pb.RunInput) error {
 	return s.stream.Send(m)
 }
 
-func (s *sender) pump(body io.Reader) {
+// pump sends the body. When reading it fails, the protocol has no message
+// to say so: pump cancels the stream, which the plugin sees as a cancelled
+// request, and Run reports the body's error.
+func (s *sender) pump(body io.Reader, cancel context.CancelFunc) {
 	if body != nil {
 		// Reusing buf is safe: grpc-go marshals a message before Send
 		// returns, and no stats handler here keeps it.
@@ -176,7 +198,11 @@ func (s *sender) pump(body io.Reader) {
 				break
 			}
 			if err != nil {
-				return // the request is failing; Recv reports why
+				s.mu.Lock()
+				s.failed = err
+				s.mu.Unlock()
+				cancel()
+				return
 			}
 		}
 	}

@@ -3,7 +3,7 @@ package netpoll
 // smallChunk is the capacity given to a chunk created for a small write, so
 // that a burst of small replies shares one allocation and one iovec instead
 // of one each.
-const smallChunk = 4 << 10
+const smallChunk = 1 << 10
 
 // outQueue holds copies of bytes waiting to be sent. The zero value is an
 // empty queue that owns no memory; it returns to that state whenever it

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every example in a plugin's README runs against a real server, in order,
+// with a fresh empty root, and prints exactly what the README shows.
+func TestPluginReadmeExamples(t *testing.T) {
+	readmes, _ := filepath.Glob("../../plugins/*/README.md")
+	if len(readmes) != len(verbs) {
+		t.Fatalf("found %d plugin READMEs, want %d", len(readmes), len(verbs))
+	}
+	for _, readme := range readmes {
+		t.Run(filepath.Base(filepath.Dir(readme)), func(t *testing.T) {
+			s := startServer(t, nil)
+			dir := t.TempDir()
+			f, err := os.Open(readme)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var cmds [][]string
+			var outs []string
+			in := false
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				line := sc.Text()
+				switch {
+				case line == "```console":
+					in = true
+				case !in:
+				case line == "```":
+					in = false
+				case strings.HasPrefix(line, "$ selectftp "):
+					cmds = append(cmds, strings.Fields(strings.TrimPrefix(line, "$ selectftp ")))
+					outs = append(outs, "")
+				case len(cmds) > 0:
+					outs[len(outs)-1] += line + "\n"
+				}
+			}
+			if len(cmds) == 0 {
+				t.Fatal("no examples")
+			}
+			for i, args := range cmds {
+				r := s.clientIn(dir, "", args...)
+				if r.code != 0 || r.stdout != outs[i] {
+					t.Errorf("$ selectftp %s\ngot (exit %d):\n%s%s\nwant:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr, outs[i])
+				}
+			}
+		})
+	}
+}
+
+// A full disk fails the upload with no_space and leaves no partial file; the
+// server keeps serving. Needs root to mount a small tmpfs.
+func TestFullDisk(t *testing.T) {
+	needBinaries(t)
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" && os.Geteuid() == 0 {
+			t.Fatalf("cannot mount a tmpfs as root in CI: %v %s", err, out)
+		}
+		t.Skipf("cannot mount a small tmpfs here (%v %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	s := startServer(t, []string{"--root", mnt})
+	dir := t.TempDir()
+	writeRandom(t, filepath.Join(dir, "big"), 8<<20, 7)
+	r := s.clientIn(dir, "", "put", "big")
+	if r.code == 0 || !strings.Contains(r.stderr, "no_space") {
+		t.Fatalf("put on a full disk: %+v", r)
+	}
+	if files := listFiles(t, mnt); len(files) != 0 {
+		t.Fatalf("left behind: %v", files)
+	}
+	writeRandom(t, filepath.Join(dir, "small"), 1000, 8)
+	if r := s.clientIn(dir, "", "put", "small"); r.code != 0 {
+		t.Fatalf("small put after the failure: %+v", r)
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/selectftp/selectftp/sdk"
+)
+
+const getUsage = `usage: get PATH
+
+Sends the file PATH from under the session root. The response metadata
+carries its size and SHA-256 (hex) before the bytes, so the client can
+check what it received.
+
+Parameters:
+  path    the file to send (or the first word after get)
+
+Examples:
+  get notes.txt
+  get reports/2024/summary.pdf
+`
+
+// get serves the "get" verb. It holds no state, so concurrent Run calls are
+// safe.
+type get struct{}
+
+func newGet() get { return get{} }
+
+func (get) Describe() sdk.Description {
+	return sdk.Description{
+		Verb:    "get",
+		Summary: "download a file, with its size and SHA-256",
+		Usage:   getUsage,
+	}
+}
+
+type getParams struct {
+	Path string   `mapstructure:"path"`
+	Args []string `mapstructure:"args"`
+}
+
+func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	var p getParams
+	if err := req.Decode(&p); err != nil {
+		return err
+	}
+	name, err := pathParam(p.Path, p.Args)
+	if err != nil {
+		return err
+	}
+	if req.Root == nil {
+		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder")
+	}
+	// Stat first: opening a FIFO for reading would block.
+	fi, err := req.Root.Stat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sdk.Errorf(sdk.CodeNotFound, "no file %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := regular(name, fi); err != nil {
+		return err
+	}
+	f, err := req.Root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil { // it may have changed since
+		return err
+	}
+	if err := regular(name, fi); err != nil {
+		return err
+	}
+
+	h := sha256.New()
+	size, err := io.Copy(h, ctxReader{ctx, f})
+	if err != nil {
+		return err
+	}
+	if err := w.SetMeta("size", size); err != nil {
+		return err
+	}
+	if err := w.SetMeta("sha256", hex.EncodeToString(h.Sum(nil))); err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// io.CopyN is io.Copy of a LimitedReader: the writer's ReadFrom sees
+	// the *os.File, which a zero-copy transport can send directly.
+	if _, err := io.CopyN(w, f, size); err != nil {
+		if err == io.EOF {
+			return sdk.Errorf(sdk.CodeInternal, "%s shrank while it was sent", name)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+func regular(name string, fi os.FileInfo) error {
+	switch {
+	case fi.IsDir():
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is a directory", name)
+	case !fi.Mode().IsRegular():
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a regular file", name)
+	}
+	return nil
+}
+
+// pathParam picks the path from the "path" parameter or the single word
+// after the verb.
+func pathParam(path string, args []string) (string, error) {
+	switch {
+	case len(args) > 1:
+		return "", sdk.Errorf(sdk.CodeBadRequest, "get takes one path, got %d words", len(args))
+	case path == "" && len(args) == 1:
+		path = args[0]
+	case path != "" && len(args) == 1 && args[0] != path:
+		return "", sdk.Errorf(sdk.CodeBadRequest, "two paths given: %q and %q", path, args[0])
+	}
+	if path == "" {
+		return "", sdk.Errorf(sdk.CodeBadRequest, "get needs a path")
+	}
+	return path, nil
+}
+
+// ctxReader stops reading once ctx is done, so hashing a large file ends
+// soon after the client goes away.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/selectftp/selectftp/sdk"
+)
+
+const helpsUsage = `usage: helps [VERB]
+
+Without a verb, lists every verb the server serves, one line each: the verb,
+a tab and its summary, sorted by verb. With a verb, shows that verb's usage.
+
+Examples:
+  helps          list the verbs
+  helps put      how to call put
+`
+
+// helps serves the "helps" verb. It holds no state, so concurrent Run calls
+// are safe.
+type helps struct{}
+
+func newHelps() helps { return helps{} }
+
+func (helps) Describe() sdk.Description {
+	return sdk.Description{
+		Verb:    "helps",
+		Summary: "list the verbs, or show how to call one",
+		Usage:   helpsUsage,
+	}
+}
+
+func (helps) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	if len(req.Args) > 1 {
+		return sdk.Errorf(sdk.CodeBadRequest, "helps takes at most one verb, got %d words", len(req.Args))
+	}
+	if req.Host == nil {
+		return sdk.Errorf(sdk.CodeInternal, "helps: the server gave no host to ask")
+	}
+	// helps takes no body. Over the plugin stream a host reply queues
+	// behind unread body data, so read the body to its end before asking
+	// the host; the host would discard it anyway.
+	if req.Body != nil {
+		if _, err := io.Copy(io.Discard, req.Body); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+	cmds, err := req.Host.Commands(ctx)
+	if err != nil {
+		return err
+	}
+	if len(req.Args) == 1 {
+		for _, c := range cmds {
+			if c.Verb == strings.ToLower(req.Args[0]) {
+				usage := c.Usage
+				if !strings.HasSuffix(usage, "\n") {
+					usage += "\n"
+				}
+				_, err := io.WriteString(w, usage)
+				return err
+			}
+		}
+		return sdk.Errorf(sdk.CodeNotFound, "no verb %q", req.Args[0])
+	}
+	cmds = slices.Clone(cmds)
+	slices.SortFunc(cmds, func(a, b sdk.Description) int { return strings.Compare(a.Verb, b.Verb) })
+	var b strings.Builder
+	for _, c := range cmds {
+		b.WriteString(c.Verb)
+		b.WriteByte('\t')
+		b.WriteString(oneLine(c.Summary))
+		b.WriteByte('\n')
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// oneLine keeps a summary on its line whatever a plugin put in it.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/selectftp/selectftp/sdk"
+)
+
+const putUsage = `usage: put PATH   (params: size=BYTES sha256=HEX; body: the file)
+
+Stores the request body as the file PATH under the session root. The file
+appears, or replaces the old one, only once exactly SIZE bytes have arrived
+and their SHA-256 matches: an interrupted, refused or corrupted upload
+leaves nothing behind. The folder PATH names must exist.
+
+Parameters:
+  path      the file to write (or the first word after put)
+  size      the number of bytes in the body (required)
+  sha256    the SHA-256 of the body, 64 hex digits (required)
+
+Settings:
+  max_size  the largest upload in bytes; 0 (the default) is no limit
+
+Examples:
+  put notes.txt           with size and sha256, the file as the body
+  put reports/q3.pdf      into an existing folder reports
+`
+
+// put serves the "put" verb. Its only state is the max_size setting, read
+// atomically, so concurrent Run calls are safe.
+type put struct {
+	maxSize atomic.Int64 // 0: no limit
+}
+
+func newPut() *put { return &put{} }
+
+func (*put) Describe() sdk.Description {
+	return sdk.Description{
+		Verb:    "put",
+		Summary: "upload a file, checked by size and SHA-256",
+		Usage:   putUsage,
+	}
+}
+
+type putSettings struct {
+	MaxSize int64 `mapstructure:"max_size"`
+}
+
+// Configure takes the max_size setting.
+func (p *put) Configure(_ context.Context, settings map[string]any) error {
+	var s putSettings
+	if err := sdk.DecodeSettings(settings, &s); err != nil {
+		return err
+	}
+	if s.MaxSize < 0 {
+		return fmt.Errorf("invalid settings: max_size must be 0 (no limit) or more, not %d", s.MaxSize)
+	}
+	p.maxSize.Store(s.MaxSize)
+	return nil
+}
+
+type putParams struct {
+	Path   string   `mapstructure:"path"`
+	Size   *int64   `mapstructure:"size"`
+	SHA256 string   `mapstructure:"sha256"`
+	Args   []string `mapstructure:"args"`
+}
+
+// upload is one validated put request.
+type upload struct {
+	path string // as the client gave it
+	dir  string // its folder under the root
+	base string // its last element
+	size int64
+	sum  []byte // the declared SHA-256
+}
+
+func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	u, err := parse(req)
+	if err != nil {
+		return err
+	}
+	if max := p.maxSize.Load(); max > 0 && u.size > max {
+		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", u.size, max)
+	}
+	if req.Root == nil {
+		return sdk.Errorf(sdk.CodeInternal, "put: the server gave no root folder")
+	}
+	if err := u.check(req.Root); err != nil {
+		return err
+	}
+	if err := u.store(ctx, req.Root, req.Body); err != nil {
+		return err
+	}
+	if err := w.SetMeta("path", u.path); err != nil {
+		return err
+	}
+	if err := w.SetMeta("size", u.size); err != nil {
+		return err
+	}
+	return w.SetMeta("sha256", hex.EncodeToString(u.sum))
+}
+
+// parse decodes and validates the parameters.
+func parse(req *sdk.Request) (*upload, error) {
+	var p putParams
+	if err := req.Decode(&p); err != nil {
+		return nil, err
+	}
+	name := p.Path
+	switch {
+	case len(p.Args) > 1:
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "put takes one path, got %d words", len(p.Args))
+	case name == "" && len(p.Args) == 1:
+		name = p.Args[0]
+	case name != "" && len(p.Args) == 1 && p.Args[0] != name:
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "two paths given: %q and %q", name, p.Args[0])
+	}
+	switch {
+	case name == "":
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "put needs a path")
+	case strings.ContainsRune(name, 0):
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "the path contains a NUL byte")
+	case strings.HasSuffix(name, "/"):
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s names a folder, not a file", name)
+	}
+	dir, base := filepath.Split(name)
+	if base == "." || base == ".." {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s names a folder, not a file", name)
+	}
+	switch dir = strings.TrimRight(dir, "/"); {
+	case dir != "":
+	case strings.HasPrefix(name, "/"):
+		dir = "/" // refused by the root later, as any absolute path
+	default:
+		dir = "."
+	}
+
+	if p.Size == nil {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "the size parameter is required")
+	}
+	if f, ok := req.Params["size"].(float64); ok && f != math.Trunc(f) {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "size must be a whole number of bytes, not %v", f)
+	}
+	if *p.Size < 0 {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "size must not be negative, got %d", *p.Size)
+	}
+	if p.SHA256 == "" {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "the sha256 parameter is required")
+	}
+	sum, err := hex.DecodeString(p.SHA256)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "sha256 must be %d hex digits", 2*sha256.Size)
+	}
+	return &upload{path: name, dir: dir, base: base, size: *p.Size, sum: sum}, nil
+}
+
+// check refuses a target whose folder is missing or that is a folder,
+// before any byte of the body is read. Paths that leave the root fail here
+// with the root's permission error.
+func (u *upload) check(root *os.Root) error {
+	fi, err := root.Stat(u.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return sdk.Errorf(sdk.CodeNotFound, "no folder %s for %s", u.dir, u.path)
+	case errors.Is(err, syscall.ENOTDIR):
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a folder", u.dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a folder", u.dir)
+	}
+	fi, err = root.Stat(u.path)
+	switch {
+	case err == nil && fi.IsDir():
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is a directory", u.path)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	return nil
+}
+
+// store writes the body to a temporary file next to the target, checks it,
+// makes it durable and renames it into place. Whatever goes wrong, the
+// temporary file is removed.
+func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error {
+	f, tmp, err := createTemp(root, u.dir, u.base)
+	if err != nil {
+		return err
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+
+	if body == nil {
+		body = eofReader{}
+	}
+	limit := u.size + 1 // one byte more tells a longer body from an exact one
+	if u.size == math.MaxInt64 {
+		limit = u.size
+	}
+	src := &hashReader{ctx: ctx, r: io.LimitReader(body, limit), h: sha256.New()}
+	n, err := io.Copy(f, src)
+	if err != nil {
+		if src.err == nil {
+			return err // writing the file failed: ENOSPC is no_space
+		}
+		return interrupted(ctx, src.err)
+	}
+	switch {
+	case n > u.size:
+		return sdk.Errorf(sdk.CodeChecksum, "received more than the declared %d bytes", u.size)
+	case n < u.size:
+		return sdk.Errorf(sdk.CodeChecksum, "upload ended after %d of %d bytes", n, u.size)
+	}
+	if got := src.h.Sum(nil); string(got) != string(u.sum) {
+		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := root.Rename(tmp, u.path); err != nil {
+		return err
+	}
+	renamed = true
+	return syncDir(root, u.dir)
+}
+
+// interrupted is the error for a body that failed before its end: the
+// client went away or the request was cancelled, not a checksum problem.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	switch sdk.CodeOf(err) {
+	case sdk.CodeInternal, sdk.CodeOK:
+		return sdk.Errorf(sdk.CodeCanceled, "the upload was interrupted: %w", err)
+	}
+	return err
+}
+
+// createTemp creates a new file named .BASE.part-RANDOM in dir, exclusively,
+// so two uploads of the same name never share it.
+func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
+	stem := base
+	if len(stem) > 100 { // keep within NAME_MAX with the suffix added
+		stem = "upload"
+	}
+	for try := 0; ; try++ {
+		var rnd [8]byte
+		rand.Read(rnd[:])
+		// Not filepath.Join: cleaning "link/../x" lexically could pick
+		// another folder than the root resolves.
+		name := dir + "/." + stem + ".part-" + hex.EncodeToString(rnd[:])
+		f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if errors.Is(err, fs.ErrExist) && try < 10 {
+			continue
+		}
+		return f, name, err
+	}
+}
+
+// syncDir makes the rename in dir durable.
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// hashReader hashes what it reads, records the reader's error (to tell it
+// from a write error) and stops once ctx is done.
+type hashReader struct {
+	ctx context.Context
+	r   io.Reader
+	h   hash.Hash
+	err error
+}
+
+func (r *hashReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		return 0, err
+	}
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

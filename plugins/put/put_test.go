@@ -1,0 +1,457 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/selectftp/selectftp/sdk"
+	"github.com/selectftp/selectftp/sdk/sdktest"
+)
+
+// both runs f in-process and through the plugin transport, each with a new
+// command.
+func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
+	t.Run("in-process", func(t *testing.T) { f(t, newPut()) })
+	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, newPut())) })
+}
+
+func hexSum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// uploadReq is a put request for data.
+func uploadReq(path string, data []byte) sdktest.Request {
+	return sdktest.Request{
+		Params: map[string]any{"path": path, "size": float64(len(data)), "sha256": hexSum(data)},
+		Body:   bytes.NewReader(data),
+	}
+}
+
+// files lists every file and folder under dir, temporary files included.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+func expectFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := files(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files under the root: %q, want %q", got, want)
+	}
+}
+
+// waitEmpty waits, a bounded time, until dir holds no file.
+func waitEmpty(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(files(t, dir)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	expectFiles(t, dir)
+}
+
+func TestDescribe(t *testing.T) {
+	d := newPut().Describe()
+	if d.Verb != "put" || d.Summary == "" || strings.Contains(d.Summary, "\n") ||
+		!strings.HasPrefix(d.Usage, "usage: put") || !strings.HasSuffix(d.Usage, "\n") {
+		t.Errorf("Describe = %+v", d)
+	}
+}
+
+func TestPut(t *testing.T) {
+	big := make([]byte, 6<<20+5)
+	rand.Read(big)
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			path string
+			data []byte
+		}{
+			{"notes.txt", []byte("hello\n")},
+			{"sub/big.bin", big},
+			{"empty", nil},
+			{"sub/../name with spaces", []byte("x")},
+			{"notes.txt", []byte("replaced")}, // replaces the first
+		} {
+			req := uploadReq(tt.path, tt.data)
+			req.Root = dir
+			res := sdktest.Run(t, cmd, req)
+			if res.Err != nil {
+				t.Fatalf("put %s: %v", tt.path, res.Err)
+			}
+			want := map[string]any{"path": tt.path, "size": float64(len(tt.data)), "sha256": hexSum(tt.data)}
+			if len(res.Meta) != 3 || res.Meta["path"] != want["path"] || res.Meta["size"] != want["size"] || res.Meta["sha256"] != want["sha256"] {
+				t.Errorf("put %s: Meta = %v, want %v", tt.path, res.Meta, want)
+			}
+			if len(res.Body) != 0 {
+				t.Errorf("put %s: body %q", tt.path, res.Body)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, tt.path))
+			if err != nil || !bytes.Equal(got, tt.data) {
+				t.Errorf("put %s: file holds %d bytes (%v), want %d", tt.path, len(got), err, len(tt.data))
+			}
+		}
+		expectFiles(t, dir, "notes.txt", "sub", "sub/big.bin", "empty", "name with spaces")
+		fi, err := os.Stat(filepath.Join(dir, "notes.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := fi.Mode().Perm(); p&0o600 != 0o600 || p&^0o644 != 0 {
+			t.Errorf("mode %v, want 0644 less the umask", p)
+		}
+	})
+}
+
+func TestPutArgsAndWeakTypes(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		data := []byte("abc")
+		res := sdktest.Run(t, cmd, sdktest.Request{
+			Root: dir, Args: []string{"a.txt"}, Body: bytes.NewReader(data),
+			Params: map[string]any{"size": "3", "sha256": strings.ToUpper(hexSum(data))},
+		})
+		if res.Err != nil || res.Meta["path"] != "a.txt" || res.Meta["sha256"] != hexSum(data) {
+			t.Fatalf("put a.txt: %v %v", res.Meta, res.Err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "abc" {
+			t.Errorf("a.txt holds %q", got)
+		}
+	})
+}
+
+func TestPutBadRequest(t *testing.T) {
+	sum := hexSum([]byte("abc"))
+	tests := []struct {
+		name   string
+		args   []string
+		params map[string]any
+		msg    string
+	}{
+		{"no path", nil, map[string]any{"size": 3, "sha256": sum}, "put needs a path"},
+		{"two words", []string{"a", "b"}, map[string]any{"size": 3, "sha256": sum}, "put takes one path, got 2 words"},
+		{"two paths", []string{"a"}, map[string]any{"path": "b", "size": 3, "sha256": sum}, `two paths given: "b" and "a"`},
+		{"NUL", nil, map[string]any{"path": "a\x00b", "size": 3, "sha256": sum}, "the path contains a NUL byte"},
+		{"dot", nil, map[string]any{"path": ".", "size": 3, "sha256": sum}, ". names a folder, not a file"},
+		{"dotdot", nil, map[string]any{"path": "sub/..", "size": 3, "sha256": sum}, "sub/.. names a folder, not a file"},
+		{"slash", nil, map[string]any{"path": "sub/", "size": 3, "sha256": sum}, "sub/ names a folder, not a file"},
+		{"directory", nil, map[string]any{"path": "sub", "size": 3, "sha256": sum}, "sub is a directory"},
+		{"parent is a file", nil, map[string]any{"path": "file/x", "size": 3, "sha256": sum}, "file is not a folder"},
+		{"no size", nil, map[string]any{"path": "a", "sha256": sum}, "the size parameter is required"},
+		{"negative size", nil, map[string]any{"path": "a", "size": -1, "sha256": sum}, "size must not be negative, got -1"},
+		{"fractional size", nil, map[string]any{"path": "a", "size": 2.5, "sha256": sum}, "size must be a whole number of bytes, not 2.5"},
+		{"size not a number", nil, map[string]any{"path": "a", "size": "three", "sha256": sum}, ""},
+		{"no sha256", nil, map[string]any{"path": "a", "size": 3}, "the sha256 parameter is required"},
+		{"short sha256", nil, map[string]any{"path": "a", "size": 3, "sha256": sum[:62]}, "sha256 must be 64 hex digits"},
+		{"sha256 not hex", nil, map[string]any{"path": "a", "size": 3, "sha256": strings.Repeat("g", 64)}, "sha256 must be 64 hex digits"},
+	}
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+		os.WriteFile(filepath.Join(dir, "file"), []byte("f"), 0o644)
+		for _, tt := range tests {
+			res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: tt.args, Params: tt.params, Body: unread(t, cmd)})
+			if res.Code != sdk.CodeBadRequest || tt.msg != "" && res.Message != tt.msg {
+				t.Errorf("%s: %s %q, want bad_request %q", tt.name, res.Code, res.Message, tt.msg)
+			}
+		}
+		expectFiles(t, dir, "sub", "file")
+	})
+}
+
+// failReader fails the test when a command reads a body it should refuse
+// unread. Only in-process: over gRPC the host sends the body whatever the
+// command does.
+type failReader struct{ t *testing.T }
+
+// unread is a body cmd must not read.
+func unread(t *testing.T, cmd sdk.Command) io.Reader {
+	if _, ok := cmd.(*put); ok {
+		return failReader{t}
+	}
+	return strings.NewReader("unread")
+}
+
+func (r failReader) Read([]byte) (int, error) {
+	r.t.Error("the body was read")
+	return 0, errors.New("must not be read")
+}
+
+func TestPutConfined(t *testing.T) {
+	outside := t.TempDir()
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dir, filepath.Join(outside, "target"))
+		if err := os.Symlink(rel, filepath.Join(dir, "relout")); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"../x", "sub/../../x", filepath.Join(outside, "abs"), "/tmp/abs", "out/x", "relout"} {
+			req := uploadReq(path, []byte("data"))
+			req.Root = dir
+			res := sdktest.Run(t, cmd, req)
+			if res.Code != sdk.CodePermission {
+				t.Errorf("put %s: %s %q, want permission", path, res.Code, res.Message)
+			}
+		}
+		expectFiles(t, dir, "out", "relout", "sub")
+		expectFiles(t, outside)
+	})
+}
+
+func TestPutNoFolder(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		req := uploadReq("nope/a.txt", []byte("data"))
+		req.Root = dir
+		req.Body = unread(t, cmd)
+		res := sdktest.Run(t, cmd, req)
+		if res.Code != sdk.CodeNotFound || res.Message != "no folder nope for nope/a.txt" {
+			t.Errorf("put nope/a.txt: %s %q", res.Code, res.Message)
+		}
+		expectFiles(t, dir)
+	})
+}
+
+func TestPutChecksum(t *testing.T) {
+	data := []byte("the declared bytes")
+	tests := []struct {
+		name string
+		body string
+		msg  string
+	}{
+		{"longer", string(data) + "!", "received more than the declared 18 bytes"},
+		{"much longer", string(make([]byte, 1<<20)), "received more than the declared 18 bytes"},
+		{"shorter", string(data[:5]), "upload ended after 5 of 18 bytes"},
+		{"empty", "", "upload ended after 0 of 18 bytes"},
+		{"other bytes", strings.ToUpper(string(data)), "the SHA-256 of the bytes received is " +
+			hexSum([]byte(strings.ToUpper(string(data)))) + ", not the declared " + hexSum(data)},
+	}
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "keep"), []byte("old"), 0o644)
+		for _, tt := range tests {
+			for _, name := range []string{"new", "keep"} {
+				req := uploadReq(name, data)
+				req.Root, req.Body = dir, strings.NewReader(tt.body)
+				res := sdktest.Run(t, cmd, req)
+				if res.Code != sdk.CodeChecksum || res.Message != tt.msg {
+					t.Errorf("%s: put %s: %s %q, want checksum %q", tt.name, name, res.Code, res.Message, tt.msg)
+				}
+			}
+		}
+		expectFiles(t, dir, "keep")
+		if got, _ := os.ReadFile(filepath.Join(dir, "keep")); string(got) != "old" {
+			t.Errorf("a failed upload changed the old file: %q", got)
+		}
+	})
+}
+
+// A body that fails before its end means the client went away: canceled,
+// not checksum, and nothing left behind.
+func TestPutInterrupted(t *testing.T) {
+	data := make([]byte, 1<<20)
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		req := uploadReq("a", data)
+		req.Root = dir
+		req.Body = io.MultiReader(bytes.NewReader(data[:1000]), iotest.ErrReader(errors.New("connection reset")))
+		res := sdktest.Run(t, cmd, req)
+		if res.Code != sdk.CodeCanceled {
+			t.Errorf("interrupted upload: %s %q, want canceled", res.Code, res.Message)
+		}
+		waitEmpty(t, dir)
+	})
+}
+
+// blockingBody gives some bytes, then blocks until the test ends, as a
+// stalled client does.
+type blockingBody struct {
+	first   []byte
+	reading chan struct{}
+	stop    <-chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	if len(b.first) > 0 {
+		n := copy(p, b.first)
+		b.first = b.first[n:]
+		return n, nil
+	}
+	b.once.Do(func() { close(b.reading) })
+	select {
+	case <-b.stop:
+		return 0, errors.New("stopped")
+	case <-time.After(10 * time.Second):
+		return 0, errors.New("not cancelled in time")
+	}
+}
+
+func TestPutCancelled(t *testing.T) {
+	data := make([]byte, 1<<20)
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		body := &blockingBody{first: data[:4096], reading: make(chan struct{}), stop: ctx.Done()}
+		go func() {
+			// Cancel mid-upload, once the temporary file exists and the
+			// body has stalled.
+			defer cancel()
+			select {
+			case <-body.reading:
+			case <-time.After(10 * time.Second):
+				t.Error("the body was not read")
+				return
+			}
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if len(files(t, dir)) == 1 {
+					return
+				}
+			}
+			t.Errorf("no temporary file during the upload: %q", files(t, dir))
+		}()
+		req := uploadReq("a", data)
+		req.Root, req.Body, req.Context = dir, body, ctx
+		res := sdktest.Run(t, cmd, req)
+		if res.Code != sdk.CodeCanceled {
+			t.Errorf("cancelled upload: %s %q", res.Code, res.Message)
+		}
+		// The host answers a cancelled request at once; the plugin cleans
+		// up on its own time, soon after.
+		waitEmpty(t, dir)
+	})
+}
+
+// A panic while writing (here in the body reader) still removes the
+// temporary file.
+func TestPutPanic(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		req := uploadReq("a", []byte("data"))
+		req.Root = dir
+		req.Body = panicReader{}
+		if _, ok := cmd.(*put); !ok {
+			// Over gRPC the body is a stream; panic in a command instead
+			// cannot be injected from outside, so only in-process.
+			t.Skip("the body reader runs in the host")
+		}
+		res := sdktest.Run(t, cmd, req)
+		if res.Code != sdk.CodeInternal {
+			t.Errorf("panic: %s %q", res.Code, res.Message)
+		}
+		expectFiles(t, dir)
+	})
+}
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("reader exploded") }
+
+func TestPutMaxSize(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		c := cmd.(sdk.Configurer)
+		if err := c.Configure(t.Context(), map[string]any{"max_size": 10}); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		req := uploadReq("big", make([]byte, 11))
+		req.Root, req.Body = dir, unread(t, cmd)
+		res := sdktest.Run(t, cmd, req)
+		if res.Code != sdk.CodeTooLarge || res.Message != "11 bytes is over the upload limit of 10 bytes" {
+			t.Errorf("over the limit: %s %q", res.Code, res.Message)
+		}
+		req = uploadReq("fits", make([]byte, 10))
+		req.Root = dir
+		if res := sdktest.Run(t, cmd, req); res.Err != nil {
+			t.Errorf("at the limit: %v", res.Err)
+		}
+		expectFiles(t, dir, "fits")
+
+		for _, bad := range []map[string]any{{"max-size": 1}, {"max_size": -1}, {"max_size": "lots"}} {
+			if err := c.Configure(t.Context(), bad); err == nil {
+				t.Errorf("Configure(%v) succeeded", bad)
+			}
+		}
+		if err := c.Configure(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		req = uploadReq("big", make([]byte, 11))
+		req.Root = dir
+		if res := sdktest.Run(t, cmd, req); res.Err != nil {
+			t.Errorf("no limit: %v", res.Err)
+		}
+	})
+}
+
+func TestPutConcurrent(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		contents := make([][]byte, 12)
+		var wg sync.WaitGroup
+		for i := range contents {
+			contents[i] = bytes.Repeat([]byte{'a' + byte(i)}, 200_000+i)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := "same"
+				if i%2 == 1 {
+					name = string(rune('a' + i))
+				}
+				req := uploadReq(name, contents[i])
+				req.Root = dir
+				if res := sdktest.Run(t, cmd, req); res.Err != nil {
+					t.Errorf("put %s: %v", name, res.Err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := os.ReadFile(filepath.Join(dir, "same"))
+		if err != nil || !slices.ContainsFunc(contents, func(c []byte) bool { return bytes.Equal(c, got) }) {
+			t.Errorf("same holds %d bytes, not one whole upload (%v)", len(got), err)
+		}
+		expectFiles(t, dir, "same", "b", "d", "f", "h", "j", "l")
+	})
+}
+
+func TestReadme(t *testing.T) {
+	checkReadme(t, newPut(), false)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/selectftp/selectftp/sdk"
+	"github.com/selectftp/selectftp/sdk/sdktest"
+)
+
+// This file is the same in every plugin folder: it checks README.md's
+// console examples in-process, as the end-to-end test later runs them
+// against a real server (cmd/selectftpd).
+
+// example is one command line of a README console block and the standard
+// output it shows.
+type example struct {
+	words []string // after "selectftp"
+	out   string
+}
+
+// readmeExamples reads the ```console blocks of README.md.
+func readmeExamples(t *testing.T) []example {
+	f, err := os.Open("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var exs []example
+	in := false
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		switch {
+		case line == "```console":
+			in = true
+		case !in:
+		case line == "```":
+			in = false
+		case strings.HasPrefix(line, "$ selectftp "):
+			exs = append(exs, example{words: strings.Fields(strings.TrimPrefix(line, "$ selectftp "))})
+		case strings.HasPrefix(line, "$"):
+			t.Errorf("README: %q does not run selectftp", line)
+		case len(exs) == 0:
+			t.Errorf("README: output %q before any command", line)
+		default:
+			exs[len(exs)-1].out += line + "\n"
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(exs) == 0 {
+		t.Fatal("README.md has no console examples")
+	}
+	return exs
+}
+
+// checkReadme runs the README's examples, in order, on one empty root, the
+// way the selectftp client turns them into requests: its own verb runs cmd;
+// "helps VERB" must show cmd's usage; "put - NAME" (stdin is empty) stores
+// an empty file. With fallback, cmd is the server's fallback verb and any
+// other verb runs it with the word first.
+func checkReadme(t *testing.T, cmd sdk.Command, fallback bool) {
+	d := cmd.Describe()
+	root := t.TempDir()
+	empty := sha256.Sum256(nil)
+	for _, ex := range readmeExamples(t) {
+		line := "selectftp " + strings.Join(ex.words, " ")
+		verb, args := ex.words[0], ex.words[1:]
+		var req sdktest.Request
+		raw := false // the client prints the body as it is, not as text
+		switch {
+		case verb == "helps" && d.Verb != "helps":
+			if len(args) != 1 || args[0] != d.Verb {
+				t.Errorf("README: %s: only helps %s is checked here", line, d.Verb)
+			} else if ex.out != d.Usage {
+				t.Errorf("README: %s\nshows %q\nusage %q", line, ex.out, d.Usage)
+			}
+			continue
+		case verb == "put" && len(args) == 2 && args[0] == "-":
+			req = sdktest.Request{Params: map[string]any{"path": args[1], "size": 0, "sha256": hex.EncodeToString(empty[:])}}
+			if d.Verb != "put" {
+				if err := os.WriteFile(filepath.Join(root, args[1]), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+		case verb == "put":
+			t.Errorf("README: %s: only put - NAME runs without local files", line)
+			continue
+		case verb == "get" && d.Verb != "get":
+			// Read the file the way get would send it.
+			b, err := os.ReadFile(filepath.Join(root, args[0]))
+			if len(args) != 2 || args[1] != "-" {
+				b = nil // the client writes it to a local file
+			}
+			if err != nil || string(b) != ex.out {
+				t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, b, err, ex.out)
+			}
+			continue
+		case verb == "get" && len(args) == 2 && args[1] == "-":
+			req, raw = sdktest.Request{Args: args[:1]}, true
+		case verb == "get" && len(args) >= 1:
+			req = sdktest.Request{Args: args[:1]} // the file goes to disk
+		case verb == d.Verb:
+			req = sdktest.Request{Args: args}
+		case fallback:
+			req = sdktest.Request{Args: ex.words}
+		default:
+			t.Errorf("README: %s: a verb this test cannot check", line)
+			continue
+		}
+		if verb != d.Verb && !fallback {
+			t.Errorf("README: %s: a verb this test cannot check", line)
+			continue
+		}
+		req.Root = root
+		res := sdktest.Run(t, cmd, req)
+		out := string(res.Body)
+		switch {
+		case verb == "put", verb == "get" && !raw:
+			out = "" // the client prints nothing
+		case !raw && out != "" && !strings.HasSuffix(out, "\n"):
+			out += "\n" // as the client prints text
+		}
+		if res.Err != nil || out != ex.out {
+			t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, out, res.Err, ex.out)
+		}
+	}
+}

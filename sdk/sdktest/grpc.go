@@ -1,0 +1,56 @@
+package sdktest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	plugin "github.com/hashicorp/go-plugin"
+
+	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/internal/pluginrpc"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// ServeGRPC serves cmd over go-plugin's gRPC transport inside the test
+// process and returns the host's side of the connection: the command as the
+// server sees a plugin, with its description already loaded. Requests run
+// through it cross the same code as with a plugin binary (the SDK's plugin
+// server, the gRPC stream, the host's client), so
+//
+//	sdktest.Run(t, sdktest.ServeGRPC(t, cmd), req)
+//
+// answers like sdktest.Run(t, cmd, req). The returned command also
+// implements sdk.Configurer, which passes settings through the RPC. The
+// connection is closed when the test ends.
+func ServeGRPC(t testing.TB, cmd sdk.Command) sdk.Command {
+	t.Helper()
+	// TestPluginGRPCConn gives both ends the same plugin set; the server
+	// end takes the SDK's plugin, and the client's set is replaced below by
+	// the host's.
+	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
+		pb.PluginName: &sdk.Plugin{Command: cmd},
+	})
+	t.Cleanup(func() {
+		// Stop the server first: closing the client first asks the server
+		// to stop itself, which races with a later server.Stop.
+		server.Stop()
+		client.Close()
+	})
+	verb := cmd.Describe().Verb
+	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: verb}}
+	raw, err := client.Dispense(pb.PluginName)
+	if err != nil {
+		t.Fatalf("sdktest: dispense %s: %v", verb, err)
+	}
+	remote, ok := raw.(*pluginrpc.Remote)
+	if !ok {
+		t.Fatalf("sdktest: dispensed %T, want *pluginrpc.Remote", raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := remote.Load(ctx); err != nil {
+		t.Fatalf("sdktest: load %s: %v", verb, err)
+	}
+	return remote
+}

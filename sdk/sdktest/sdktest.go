@@ -1,0 +1,210 @@
+// Package sdktest runs selectftp commands in tests, without building plugin
+// binaries or starting a server.
+//
+// Run calls a command in-process with a Request built from a few fields and
+// records everything it answers:
+//
+//	res := sdktest.Run(t, newUpper(), sdktest.Request{Args: []string{"hello"}})
+//	if res.Err != nil || string(res.Body) != "HELLO\n" {
+//		t.Fatalf("got %q, %v", res.Body, res.Err)
+//	}
+//
+// ServeGRPC puts a command behind the real plugin transport (go-plugin's
+// gRPC, the SDK's plugin server and the host's client) inside the test
+// process, and returns the host's view of it. Running a request through it
+// exercises exactly what a plugin binary does, so a test can check both
+// paths with the same expectations:
+//
+//	for _, c := range []sdk.Command{cmd, sdktest.ServeGRPC(t, cmd)} {
+//		res := sdktest.Run(t, c, req)
+//		...
+//	}
+//
+// The ResponseWriter Run passes enforces the rules of the real one: metadata
+// must be set before the first Write. Result.Meta holds metadata as a client
+// receives it, after a JSON round trip, so numbers are float64 on both paths.
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// Request describes one request for Run. The zero value is a request with no
+// arguments, no parameters and an empty body.
+type Request struct {
+	// Verb is the verb the command is called as; empty means the verb of
+	// the command's description.
+	Verb string
+	// Args are the words after the verb.
+	Args []string
+	// Params are the typed parameters; see sdk.Request.Decode. Values should
+	// be what JSON decoding produces (string, float64, bool, nil, []any,
+	// map[string]any): over the plugin transport they travel as JSON.
+	Params map[string]any
+	// Body is the request body; nil means an empty body. Through ServeGRPC
+	// the host side sends it to the plugin whether or not the command
+	// reads it, as a server does.
+	Body io.Reader
+	// Root is the folder the command's Request.Root is opened on; empty
+	// means a new t.TempDir().
+	Root string
+	// Commands is what Host.Commands returns; nil means the command's own
+	// description only.
+	Commands []sdk.Description
+	// Context is the request's context; nil means t.Context(). Cancel it to
+	// test what a command does when the client goes away.
+	Context context.Context
+}
+
+// Result is everything a command answered.
+type Result struct {
+	// Meta is the response metadata, as a client receives it (after a JSON
+	// round trip: numbers are float64). It is nil when none was set.
+	Meta map[string]any
+	// Body is the output body, including what was written before a failure.
+	Body []byte
+	// Err is the error Run returned, nil on success. A panic becomes an
+	// internal error, as in a plugin process.
+	Err error
+	// Code is the status code a client sees: sdk.CodeOf(Err).
+	Code sdk.Code
+	// Message is the status message a client sees: sdk.MessageOf(Err), or
+	// empty on success.
+	Message string
+}
+
+// Run calls cmd.Run once with req and returns what it answered. It fails the
+// test only when the request cannot be set up (the root folder cannot be
+// opened); the command's own failures are reported in Result.
+func Run(t testing.TB, cmd sdk.Command, req Request) Result {
+	t.Helper()
+	dir := req.Root
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatalf("sdktest: open root: %v", err)
+	}
+	defer root.Close()
+	ctx := req.Context
+	if ctx == nil {
+		ctx = t.Context()
+	}
+	desc := cmd.Describe()
+	verb := req.Verb
+	if verb == "" {
+		verb = desc.Verb
+	}
+	body := req.Body
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	cmds := req.Commands
+	if cmds == nil {
+		cmds = []sdk.Description{desc}
+	}
+	w := &recorder{}
+	r := &sdk.Request{
+		Verb:       verb,
+		Args:       req.Args,
+		Params:     req.Params,
+		Body:       body,
+		Root:       root,
+		Host:       host{cmds: cmds},
+		Log:        hclog.New(&hclog.LoggerOptions{Name: desc.Verb, Output: t.Output(), Level: hclog.Debug}),
+		SessionID:  "sdktest",
+		RemoteAddr: "127.0.0.1:0",
+	}
+	res := Result{Err: call(t, ctx, cmd, r, w)}
+	res.Meta, res.Body = w.result()
+	res.Code = sdk.CodeOf(res.Err)
+	if res.Err != nil {
+		res.Message = sdk.MessageOf(res.Err)
+	}
+	return res
+}
+
+// call runs the command and turns a panic into an internal error, as the
+// plugin server does, logging the stack to the test.
+func call(t testing.TB, ctx context.Context, cmd sdk.Command, r *sdk.Request, w sdk.ResponseWriter) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			t.Logf("sdktest: command panicked: %v\n%s", p, debug.Stack())
+			err = sdk.Errorf(sdk.CodeInternal, "the command failed unexpectedly")
+		}
+	}()
+	return cmd.Run(ctx, r, w)
+}
+
+// host answers Host.Commands with a fixed list.
+type host struct{ cmds []sdk.Description }
+
+func (h host) Commands(ctx context.Context) ([]sdk.Description, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return append([]sdk.Description(nil), h.cmds...), nil
+}
+
+// recorder is the ResponseWriter of Run. It is safe for concurrent use.
+type recorder struct {
+	mu      sync.Mutex
+	meta    map[string]any
+	started bool
+	body    []byte
+}
+
+// errMetaAfterWrite is what SetMeta returns once the body has started.
+var errMetaAfterWrite = errors.New("sdk: SetMeta after the body started")
+
+func (w *recorder) SetMeta(key string, value any) error {
+	// Encode now, so a value that cannot travel fails here rather than as
+	// a broken response later.
+	p, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("sdk: metadata %q cannot be encoded as JSON: %w", key, err)
+	}
+	var v any
+	if err := json.Unmarshal(p, &v); err != nil {
+		return fmt.Errorf("sdk: metadata %q: %w", key, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errMetaAfterWrite
+	}
+	if w.meta == nil {
+		w.meta = map[string]any{}
+	}
+	w.meta[key] = v
+	return nil
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.started = true
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+func (w *recorder) result() (map[string]any, []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.meta), append([]byte(nil), w.body...)
+}
