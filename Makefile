@@ -20,7 +20,7 @@ bin/%: FORCE
 # running server that rescans the folder never starts a half-written binary.
 plugins.d/%: FORCE
 	@mkdir -p plugins.d
-	$(GO) build -o plugins.d/.$*.tmp ./plugins/$*
+	$(GO) build -o plugins.d/.$*.tmp ./plugins/$*/plugin
 	@mv -f plugins.d/.$*.tmp $@
 
 run: build

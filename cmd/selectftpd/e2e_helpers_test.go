@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 		targets := map[string]string{bins.server: "./cmd/selectftpd", bins.client: "./cmd/selectftp"}
 		for _, v := range verbs {
 			bins.plugins[v] = filepath.Join(dir, "plugins", v)
-			targets[bins.plugins[v]] = "./plugins/" + v
+			targets[bins.plugins[v]] = "./plugins/" + v + "/plugin"
 		}
 		var wg sync.WaitGroup
 		errs := make(chan error, len(targets))

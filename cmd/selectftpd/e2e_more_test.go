@@ -84,3 +84,31 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("small put after the failure: %+v", r)
 	}
 }
+
+// --builtin serves a verb in-process with the same code as its plugin; a
+// plugin binary of the same verb is then skipped with a log line.
+func TestBuiltinVerbs(t *testing.T) {
+	s := startServer(t, []string{"--builtin", "upper,helps"}, "get", "upper")
+	if r := s.client("", "upper", "in", "process"); r.stdout != "IN PROCESS\n" {
+		t.Fatalf("%+v", r)
+	}
+	if r := s.client("", "helps"); !strings.Contains(r.stdout, "get\t") || !strings.Contains(r.stdout, "helps\t") {
+		t.Fatalf("helps: %+v", r)
+	}
+	waitFor(t, "the duplicate plugin to be refused", func() bool { return strings.Contains(s.logText(), "already served") })
+	if n := len(s.pluginPIDs()); n != 1 {
+		t.Fatalf("%d plugin processes, want only get's", n)
+	}
+	if r := startServerErr(t, "--builtin", "nope"); !strings.Contains(r, "no built-in verb") {
+		t.Fatalf("unknown builtin: %q", r)
+	}
+}
+
+// startServerErr runs selectftpd expecting it to refuse its arguments.
+func startServerErr(t *testing.T, args ...string) string {
+	out, err := exec.Command(bins.server, args...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("selectftpd %v started", args)
+	}
+	return string(out)
+}

@@ -17,13 +17,23 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host"
+	"github.com/selectftp/selectftp/plugins/get"
+	"github.com/selectftp/selectftp/plugins/helps"
+	"github.com/selectftp/selectftp/plugins/put"
+	"github.com/selectftp/selectftp/plugins/upper"
+	"github.com/selectftp/selectftp/sdk"
 )
+
+// builtins are the verbs --builtin can serve in-process, without a plugin
+// process: the same code as their plugin binaries.
+var builtins = map[string]func() sdk.Command{"get": get.New, "helps": helps.New, "put": put.New, "upper": upper.New}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
@@ -46,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
+	builtin := fs.String("builtin", "", "comma-separated `verbs` to serve in-process instead of from plugins (get,helps,put,upper)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,6 +87,25 @@ func run(args []string, stderr io.Writer) int {
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "selectftpd: --plugin-settings: %v\n", err)
+			return 2
+		}
+	}
+
+	for _, verb := range strings.FieldsFunc(*builtin, func(r rune) bool { return r == ',' || r == ' ' }) {
+		mk, ok := builtins[verb]
+		if !ok {
+			fmt.Fprintf(stderr, "selectftpd: --builtin: no built-in verb %q\n", verb)
+			return 2
+		}
+		cmd := mk()
+		if c, ok := cmd.(sdk.Configurer); ok {
+			if err := c.Configure(context.Background(), srv.PluginSettings[verb]); err != nil {
+				fmt.Fprintf(stderr, "selectftpd: --builtin %s: %v\n", verb, err)
+				return 2
+			}
+		}
+		if err := srv.Register(cmd); err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --builtin: %v\n", err)
 			return 2
 		}
 	}

@@ -1,4 +1,7 @@
-package main
+// Package get is the "get" verb of selectftp: the command itself, served as
+// a plugin binary by plugin/ and registrable in-process. README.md tells
+// how to use it.
+package get
 
 import (
 	"context"
@@ -30,7 +33,9 @@ Examples:
 // safe.
 type get struct{}
 
-func newGet() get { return get{} }
+// New returns the "get" command, to serve as a plugin (see plugin/) or to
+// register in-process with host.Server.Register.
+func New() sdk.Command { return get{} }
 
 func (get) Describe() sdk.Description {
 	return sdk.Description{

@@ -1,4 +1,4 @@
-package main
+package get
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 
 // both runs f in-process and through the plugin transport.
 func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, newGet()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, newGet())) })
+	t.Run("in-process", func(t *testing.T) { f(t, New()) })
+	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
 }
 
 func write(t *testing.T, path string, data []byte) {
@@ -33,7 +33,7 @@ func write(t *testing.T, path string, data []byte) {
 }
 
 func TestDescribe(t *testing.T) {
-	d := newGet().Describe()
+	d := New().Describe()
 	if d.Verb != "get" || d.Summary == "" || strings.Contains(d.Summary, "\n") ||
 		!strings.HasPrefix(d.Usage, "usage: get") || !strings.HasSuffix(d.Usage, "\n") {
 		t.Errorf("Describe = %+v", d)
@@ -144,7 +144,7 @@ func TestGetCancelled(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
-	cmd := sdktest.ServeGRPC(t, newGet())
+	cmd := sdktest.ServeGRPC(t, New())
 	dir := t.TempDir()
 	for i := range 8 {
 		write(t, filepath.Join(dir, string(rune('a'+i))), bytes.Repeat([]byte{byte(i)}, 300_000*(i+1)))
@@ -153,7 +153,7 @@ func TestConcurrent(t *testing.T) {
 	for i := range 8 {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			for _, c := range []sdk.Command{cmd, newGet()} {
+			for _, c := range []sdk.Command{cmd, New()} {
 				res := sdktest.Run(t, c, sdktest.Request{Root: dir, Args: []string{string(rune('a' + i))}})
 				if res.Err != nil || !bytes.Equal(res.Body, bytes.Repeat([]byte{byte(i)}, 300_000*(i+1))) {
 					t.Errorf("get %c: %d bytes, %v", 'a'+i, len(res.Body), res.Err)
@@ -167,5 +167,5 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, newGet(), false)
+	checkReadme(t, New(), false)
 }

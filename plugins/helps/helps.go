@@ -1,4 +1,7 @@
-package main
+// Package helps is the "helps" verb of selectftp: the command itself, served as
+// a plugin binary by plugin/ and registrable in-process. README.md tells
+// how to use it.
+package helps
 
 import (
 	"context"
@@ -23,7 +26,9 @@ Examples:
 // are safe.
 type helps struct{}
 
-func newHelps() helps { return helps{} }
+// New returns the "helps" command, to serve as a plugin (see plugin/) or to
+// register in-process with host.Server.Register.
+func New() sdk.Command { return helps{} }
 
 func (helps) Describe() sdk.Description {
 	return sdk.Description{

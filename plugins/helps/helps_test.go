@@ -1,4 +1,4 @@
-package main
+package helps
 
 import (
 	"strings"
@@ -10,8 +10,8 @@ import (
 
 // both runs f in-process and through the plugin transport.
 func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, newHelps()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, newHelps())) })
+	t.Run("in-process", func(t *testing.T) { f(t, New()) })
+	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
 }
 
 var verbs = []sdk.Description{
@@ -21,7 +21,7 @@ var verbs = []sdk.Description{
 }
 
 func TestDescribe(t *testing.T) {
-	d := newHelps().Describe()
+	d := New().Describe()
 	if d.Verb != "helps" || d.Summary == "" || strings.Contains(d.Summary, "\n") ||
 		!strings.HasPrefix(d.Usage, "usage: helps") || !strings.HasSuffix(d.Usage, "\n") {
 		t.Errorf("Describe = %+v", d)
@@ -89,5 +89,5 @@ func TestWithBody(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, newHelps(), false)
+	checkReadme(t, New(), false)
 }

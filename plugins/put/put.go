@@ -1,4 +1,7 @@
-package main
+// Package put is the "put" verb of selectftp: the command itself, served as
+// a plugin binary by plugin/ and registrable in-process. README.md tells
+// how to use it.
+package put
 
 import (
 	"context"
@@ -46,7 +49,9 @@ type put struct {
 	maxSize atomic.Int64 // 0: no limit
 }
 
-func newPut() *put { return &put{} }
+// New returns the "put" command, to serve as a plugin (see plugin/) or to
+// register in-process with host.Server.Register.
+func New() sdk.Command { return &put{} }
 
 func (*put) Describe() sdk.Description {
 	return sdk.Description{

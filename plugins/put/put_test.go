@@ -1,4 +1,4 @@
-package main
+package put
 
 import (
 	"bytes"
@@ -25,8 +25,8 @@ import (
 // both runs f in-process and through the plugin transport, each with a new
 // command.
 func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, newPut()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, newPut())) })
+	t.Run("in-process", func(t *testing.T) { f(t, New()) })
+	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
 }
 
 func hexSum(b []byte) string {
@@ -81,7 +81,7 @@ func waitEmpty(t *testing.T, dir string) {
 }
 
 func TestDescribe(t *testing.T) {
-	d := newPut().Describe()
+	d := New().Describe()
 	if d.Verb != "put" || d.Summary == "" || strings.Contains(d.Summary, "\n") ||
 		!strings.HasPrefix(d.Usage, "usage: put") || !strings.HasSuffix(d.Usage, "\n") {
 		t.Errorf("Describe = %+v", d)
@@ -453,5 +453,5 @@ func TestPutConcurrent(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, newPut(), false)
+	checkReadme(t, New(), false)
 }

@@ -1,4 +1,4 @@
-package main
+package upper
 
 import (
 	"bufio"

@@ -1,4 +1,7 @@
-package main
+// Package upper is the "upper" verb of selectftp: the command itself, served as
+// a plugin binary by plugin/ and registrable in-process. README.md tells
+// how to use it.
+package upper
 
 import (
 	"bytes"
@@ -31,7 +34,9 @@ Examples:
 // are safe.
 type upper struct{}
 
-func newUpper() upper { return upper{} }
+// New returns the "upper" command, to serve as a plugin (see plugin/) or to
+// register in-process with host.Server.Register.
+func New() sdk.Command { return upper{} }
 
 func (upper) Describe() sdk.Description {
 	return sdk.Description{

@@ -1,4 +1,4 @@
-package main
+package upper
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 
 // both runs f in-process and through the plugin transport.
 func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, newUpper()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, newUpper())) })
+	t.Run("in-process", func(t *testing.T) { f(t, New()) })
+	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
 }
 
 func TestDescribe(t *testing.T) {
-	d := newUpper().Describe()
+	d := New().Describe()
 	if d.Verb != "upper" || d.Summary == "" || strings.Contains(d.Summary, "\n") ||
 		!strings.HasPrefix(d.Usage, "usage: upper") || !strings.HasSuffix(d.Usage, "\n") {
 		t.Errorf("Describe = %+v", d)
@@ -134,5 +134,5 @@ func TestCompleteRunes(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, newUpper(), true)
+	checkReadme(t, New(), true)
 }

@@ -1,0 +1,12 @@
+// Command plugin is the binary of the "get" verb: the server starts it from
+// its plugins folder (the Makefile installs it as plugins.d/get). The
+// command itself lives in the parent package, so embedders can register it
+// in-process too.
+package main
+
+import (
+	"github.com/selectftp/selectftp/plugins/get"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+func main() { sdk.Serve(get.New()) }

@@ -1,7 +1,0 @@
-// Command upper is the selectftp plugin that serves the "upper" verb. The server
-// starts it from its plugins folder; see README.md for what it does.
-package main
-
-import "github.com/selectftp/selectftp/sdk"
-
-func main() { sdk.Serve(newUpper()) }
