@@ -1,8 +1,13 @@
 package host
 
 import (
+	"crypto/sha256"
+	"errors"
 	"io"
+	"os"
 	"sync"
+
+	"github.com/selectftp/selectftp/internal/fdpass"
 )
 
 // bodyPipe carries a request body from the event loop to the command. The
@@ -20,6 +25,7 @@ type bodyPipe struct {
 	done     bool // the command finished: later bytes are discarded
 	wantRoom bool // the loop paused and waits for room
 	onRoom   func()
+	sum      []byte // SHA-256 of what went into a file, once complete
 }
 
 func newBodyPipe(size int, onRoom func()) *bodyPipe {
@@ -132,4 +138,105 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 		p.onRoom()
 	}
 	return c, nil
+}
+
+// drain hands the body to write in place, a contiguous piece of the ring at
+// a time, saving the copy Read makes. It stops after limit bytes (limit < 0:
+// none), reporting whether more followed.
+func (p *bodyPipe) drain(write func([]byte) error, limit int64) (n int64, over bool, err error) {
+	for {
+		p.mu.Lock()
+		for p.n == 0 && !p.eof && p.err == nil && !p.done {
+			p.cond.Wait()
+		}
+		if p.n == 0 {
+			err := p.err
+			p.mu.Unlock()
+			if err == nil && p.done {
+				err = errors.New("host: request finished")
+			}
+			return n, false, err // nil at the end of the body
+		}
+		if limit >= 0 && n == limit {
+			p.mu.Unlock()
+			return n, true, nil
+		}
+		seg := p.ring[p.r:min(p.size, p.r+p.n)]
+		if limit >= 0 {
+			seg = seg[:min(int64(len(seg)), limit-n)]
+		}
+		p.mu.Unlock()
+		// The loop only writes into free space, so seg is stable until
+		// it is released below.
+		if err := write(seg); err != nil {
+			return n, false, err
+		}
+		n += int64(len(seg))
+		p.mu.Lock()
+		p.r = (p.r + len(seg)) % p.size
+		p.n -= len(seg)
+		if p.n == 0 {
+			p.r = 0
+		}
+		resume := p.wantRoom && p.size-p.n >= p.size/2
+		if resume {
+			p.wantRoom = false
+		}
+		p.mu.Unlock()
+		if resume {
+			p.onRoom()
+		}
+	}
+}
+
+// WriteBodyTo writes the rest of the body into f at off, hashing it: the
+// plugin upload path (see pluginrpc.BodyFileWriter).
+func (p *bodyPipe) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
+	h := sha256.New()
+	n, over, err := p.drain(func(b []byte) error {
+		h.Write(b)
+		_, err := f.WriteAt(b, off)
+		off += int64(len(b))
+		return err
+	}, limit)
+	if err != nil {
+		return n, nil, over, err
+	}
+	sum := h.Sum(nil)
+	p.mu.Lock()
+	p.sum = sum
+	p.mu.Unlock()
+	return n, sum, over, nil
+}
+
+// WriteTo serves io.Copy from the body for in-process commands; into a
+// regular file it also records the SHA-256 (see sdk.BodySHA256).
+func (p *bodyPipe) WriteTo(w io.Writer) (int64, error) { return p.WriteToLimit(w, -1) }
+
+// WriteToLimit is WriteTo of at most limit bytes (sdk.LimitBody uses it).
+func (p *bodyPipe) WriteToLimit(w io.Writer, limit int64) (int64, error) {
+	if _, isFile := fdpass.TargetFile(w); !isFile {
+		n, _, err := p.drain(func(b []byte) error { _, err := w.Write(b); return err }, limit)
+		return n, err
+	}
+	h := sha256.New()
+	n, _, err := p.drain(func(b []byte) error {
+		h.Write(b)
+		_, err := w.Write(b)
+		return err
+	}, limit)
+	if err == nil {
+		p.mu.Lock()
+		p.sum = h.Sum(nil)
+		p.mu.Unlock()
+	}
+	return n, err
+}
+
+// DeliveredSHA256 is the SHA-256 of what WriteBodyTo or WriteTo wrote into
+// a file.
+func (p *bodyPipe) DeliveredSHA256() ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sum, p.sum != nil
 }

@@ -2,9 +2,13 @@ package host
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/wire"
 )
 
@@ -85,3 +89,69 @@ func (w *responseWriter) finish(st wire.Status) {
 		w.c.Write(frame)
 	}
 }
+
+// fileConn is a connection that can send a file range itself (sendfile).
+type fileConn interface {
+	SendFile(f *os.File, off, n int64) error
+}
+
+// SendFile sends n bytes of f from off as body data: one Data frame header
+// per GiB, then the file range, moved by the connection with sendfile where
+// it can. The range must not change while it is sent.
+func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.begin(); err != nil {
+		return err
+	}
+	for n > 0 {
+		c := min(n, 1<<30)
+		if err := w.c.Write(wire.AppendHeader(w.hdr[:0], wire.TypeData, uint32(c))); err != nil {
+			return err
+		}
+		if err := w.sendRange(f, off, c); err != nil {
+			return err
+		}
+		off += c
+		n -= c
+	}
+	return nil
+}
+
+func (w *responseWriter) sendRange(f *os.File, off, n int64) error {
+	if fc, ok := w.c.(fileConn); ok {
+		return fc.SendFile(f, off, n)
+	}
+	buf := make([]byte, min(n, 256<<10))
+	for n > 0 {
+		m, err := f.ReadAt(buf[:min(int64(len(buf)), n)], off)
+		if m > 0 {
+			if werr := w.c.Write(buf[:m]); werr != nil {
+				return werr
+			}
+			off += int64(m)
+			n -= int64(m)
+		}
+		if err != nil && n > 0 {
+			// The file shrank under us: the frame cannot be completed.
+			w.c.Close()
+			return fmt.Errorf("host: file ended %d bytes early: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// ReadFrom gives in-process commands the same fast path as plugins:
+// io.Copy(w, file) sends the file with sendfile.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if f, off, n, consume, ok := fdpass.SourceFile(r); ok && n > 0 {
+		if err := w.SendFile(f, off, n); err != nil {
+			return 0, err
+		}
+		consume()
+		return n, nil
+	}
+	return io.Copy(writerOnly{w}, r)
+}
+
+type writerOnly struct{ io.Writer }

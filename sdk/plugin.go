@@ -8,7 +8,9 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/sdk/internal/hook"
 )
 
 // Plugin serves a Command over go-plugin's gRPC transport. Serve uses it;
@@ -19,6 +21,12 @@ type Plugin struct {
 	Command Command
 	// Log receives the plugin's own messages; nil discards them.
 	Log hclog.Logger
+
+	fds *fdpass.Sender // set by sdktest; else taken from the environment
+}
+
+func init() {
+	hook.SetFiles = func(p any, s *fdpass.Sender) { p.(*Plugin).fds = s }
 }
 
 // GRPCServer registers the command service on s.
@@ -27,7 +35,15 @@ func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	pb.RegisterCommandServer(s, &server{cmd: p.Command, log: log})
+	srv := &server{cmd: p.Command, log: log, fds: p.fds}
+	if p.fds != nil {
+		// set up by the test harness
+	} else if fds, err := fdpass.FromEnv(); err == nil {
+		srv.fds = fds // the host moves files itself
+	} else if !errors.Is(err, fdpass.ErrUnavailable) {
+		log.Warn("descriptor channel unusable; streaming files over gRPC", "error", err)
+	}
+	pb.RegisterCommandServer(s, srv)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 )
 
@@ -21,9 +22,11 @@ import (
 // Request, a ResponseWriter and a Host, and calls the command.
 type server struct {
 	pb.UnimplementedCommandServer
-	cmd   Command
-	log   hclog.Logger
-	roots sync.Map // root path -> *os.Root, opened once per folder
+	cmd    Command
+	log    hclog.Logger
+	roots  sync.Map       // root path -> *os.Root, opened once per folder
+	fds    *fdpass.Sender // the descriptor channel, or nil
+	tokens atomic.Uint64  // names passed descriptors
 }
 
 type runStream = grpc.BidiStreamingServer[pb.RunInput, pb.RunOutput]
@@ -71,21 +74,25 @@ func (s *server) Run(stream runStream) error {
 	if h == nil {
 		return errors.New("sdk: run stream did not start with a header")
 	}
-	out := &streamWriter{stream: stream}
+	out := &streamWriter{stream: stream, tokens: &s.tokens}
+	if h.Files {
+		out.fds = s.fds
+	}
 	req := &Request{
 		Verb: h.Verb, Args: h.Args, Log: s.log.With("session", h.SessionId),
 		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr,
 	}
 	runErr := s.prepare(req, h)
-	body, bodyW := io.Pipe()
+	pipe, bodyW := io.Pipe()
+	b := &body{pipe: pipe, out: out, fds: out.fds, tokens: &s.tokens, done: make(chan *pb.BodyDone, 1)}
 	host := &remoteHost{out: out, calls: map[uint64]chan *pb.HostReply{}}
-	req.Body, req.Host = body, host
-	go receive(stream, bodyW, host)
+	req.Body, req.Host = b, host
+	go receive(stream, bodyW, host, b)
 	if runErr == nil {
 		runErr = s.call(stream.Context(), req, out)
 	}
 	// A command that stops reading early must not block the receiver.
-	body.CloseWithError(errors.New("sdk: request finished"))
+	pipe.CloseWithError(errors.New("sdk: request finished"))
 	if err := out.flushMeta(); err != nil {
 		return err
 	}
@@ -129,7 +136,7 @@ func (s *server) call(ctx context.Context, req *Request, w ResponseWriter) (err 
 
 // receive feeds the body pipe and answers host calls until the host closes
 // its side of the stream.
-func receive(stream runStream, body *io.PipeWriter, host *remoteHost) {
+func receive(stream runStream, body *io.PipeWriter, host *remoteHost, b *body) {
 	bodyOpen := true
 	for {
 		in, err := stream.Recv()
@@ -139,6 +146,7 @@ func receive(stream runStream, body *io.PipeWriter, host *remoteHost) {
 			}
 			body.CloseWithError(err)
 			host.fail(err)
+			b.fail(err)
 			return
 		}
 		switch m := in.Msg.(type) {
@@ -153,6 +161,8 @@ func receive(stream runStream, body *io.PipeWriter, host *remoteHost) {
 			bodyOpen = false
 		case *pb.RunInput_HostReply:
 			host.deliver(m.HostReply)
+		case *pb.RunInput_BodyDone:
+			b.deliver(m.BodyDone)
 		}
 	}
 }
@@ -164,6 +174,8 @@ type streamWriter struct {
 	stream   runStream
 	meta     map[string]any
 	metaSent bool
+	fds      *fdpass.Sender // nil: files stream through gRPC
+	tokens   *atomic.Uint64
 }
 
 func (w *streamWriter) SetMeta(key string, value any) error {
@@ -227,6 +239,11 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 // ReadFrom lets io.Copy(w, r) fill whole chunks; it is also where a later
 // transport can take an *os.File and move it without copying.
 func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.fds != nil {
+		if f, off, n, consume, ok := fdpass.SourceFile(r); ok && n > 0 {
+			return w.sendFile(f, off, n, consume)
+		}
+	}
 	buf := make([]byte, pb.ChunkSize)
 	var total int64
 	for {
@@ -244,6 +261,25 @@ func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// sendFile passes the file to the host, which sends the range itself.
+func (w *streamWriter) sendFile(f *os.File, off, n int64, consume func()) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.flushMetaLocked(); err != nil {
+		return 0, err
+	}
+	token := w.tokens.Add(1)
+	if err := w.fds.Send(token, f); err != nil {
+		return 0, err
+	}
+	err := w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n}}})
+	if err != nil {
+		return 0, err
+	}
+	consume()
+	return n, nil
 }
 
 // remoteHost answers Request.Host by asking the host over the Run stream.

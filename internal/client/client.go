@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/selectftp/selectftp/internal/wire"
@@ -197,7 +198,8 @@ func (c *Conn) hello() error {
 		switch {
 		case errors.As(err, &fe):
 			return fmt.Errorf("not a selectftp server: %w", err)
-		case errors.Is(err, io.EOF):
+		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+			// A server that closes without reading our hello resets.
 			return fmt.Errorf("server closed the connection during the hello: %w", err)
 		}
 		return fmt.Errorf("read hello: %w", err)

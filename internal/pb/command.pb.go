@@ -210,6 +210,7 @@ type RunInput struct {
 	//	*RunInput_Data
 	//	*RunInput_Eof
 	//	*RunInput_HostReply
+	//	*RunInput_BodyDone
 	Msg           isRunInput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -288,6 +289,15 @@ func (x *RunInput) GetHostReply() *HostReply {
 	return nil
 }
 
+func (x *RunInput) GetBodyDone() *BodyDone {
+	if x != nil {
+		if x, ok := x.Msg.(*RunInput_BodyDone); ok {
+			return x.BodyDone
+		}
+	}
+	return nil
+}
+
 type isRunInput_Msg interface {
 	isRunInput_Msg()
 }
@@ -308,6 +318,11 @@ type RunInput_HostReply struct {
 	HostReply *HostReply `protobuf:"bytes,4,opt,name=host_reply,json=hostReply,proto3,oneof"`
 }
 
+type RunInput_BodyDone struct {
+	// Answers body_to_file, once the host has written the body.
+	BodyDone *BodyDone `protobuf:"bytes,5,opt,name=body_done,json=bodyDone,proto3,oneof"`
+}
+
 func (*RunInput_Header) isRunInput_Msg() {}
 
 func (*RunInput_Data) isRunInput_Msg() {}
@@ -316,6 +331,8 @@ func (*RunInput_Eof) isRunInput_Msg() {}
 
 func (*RunInput_HostReply) isRunInput_Msg() {}
 
+func (*RunInput_BodyDone) isRunInput_Msg() {}
+
 type RunHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Verb  string                 `protobuf:"bytes,1,opt,name=verb,proto3" json:"verb,omitempty"`
@@ -323,9 +340,12 @@ type RunHeader struct {
 	// JSON object of typed parameters; empty means none.
 	ParamsJson []byte `protobuf:"bytes,3,opt,name=params_json,json=paramsJson,proto3" json:"params_json,omitempty"`
 	// Absolute path of the session's root folder.
-	Root          string `protobuf:"bytes,4,opt,name=root,proto3" json:"root,omitempty"`
-	SessionId     string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	RemoteAddr    string `protobuf:"bytes,6,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	Root       string `protobuf:"bytes,4,opt,name=root,proto3" json:"root,omitempty"`
+	SessionId  string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	RemoteAddr string `protobuf:"bytes,6,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	// The host takes file descriptors on the plugin's descriptor channel for
+	// this request: send_file and body_to_file are allowed.
+	Files         bool `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -402,6 +422,13 @@ func (x *RunHeader) GetRemoteAddr() string {
 	return ""
 }
 
+func (x *RunHeader) GetFiles() bool {
+	if x != nil {
+		return x.Files
+	}
+	return false
+}
+
 type HostReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -470,6 +497,9 @@ type RunOutput struct {
 	//	*RunOutput_Data
 	//	*RunOutput_Status
 	//	*RunOutput_HostCall
+	//	*RunOutput_SendFile
+	//	*RunOutput_BodyToFile
+	//	*RunOutput_WantBody
 	Msg           isRunOutput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -548,6 +578,33 @@ func (x *RunOutput) GetHostCall() *HostCall {
 	return nil
 }
 
+func (x *RunOutput) GetSendFile() *SendFile {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_SendFile); ok {
+			return x.SendFile
+		}
+	}
+	return nil
+}
+
+func (x *RunOutput) GetBodyToFile() *BodyToFile {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_BodyToFile); ok {
+			return x.BodyToFile
+		}
+	}
+	return nil
+}
+
+func (x *RunOutput) GetWantBody() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_WantBody); ok {
+			return x.WantBody
+		}
+	}
+	return false
+}
+
 type isRunOutput_Msg interface {
 	isRunOutput_Msg()
 }
@@ -569,6 +626,23 @@ type RunOutput_HostCall struct {
 	HostCall *HostCall `protobuf:"bytes,4,opt,name=host_call,json=hostCall,proto3,oneof"`
 }
 
+type RunOutput_SendFile struct {
+	// Send part of a file passed on the descriptor channel as body data.
+	SendFile *SendFile `protobuf:"bytes,5,opt,name=send_file,json=sendFile,proto3,oneof"`
+}
+
+type RunOutput_BodyToFile struct {
+	// Write the rest of the request body into a passed file; the host
+	// answers with body_done.
+	BodyToFile *BodyToFile `protobuf:"bytes,6,opt,name=body_to_file,json=bodyToFile,proto3,oneof"`
+}
+
+type RunOutput_WantBody struct {
+	// Stream the request body as data messages. The host sends no body
+	// until asked, so a command can ask for body_to_file instead.
+	WantBody bool `protobuf:"varint,7,opt,name=want_body,json=wantBody,proto3,oneof"`
+}
+
 func (*RunOutput_MetaJson) isRunOutput_Msg() {}
 
 func (*RunOutput_Data) isRunOutput_Msg() {}
@@ -576,6 +650,221 @@ func (*RunOutput_Data) isRunOutput_Msg() {}
 func (*RunOutput_Status) isRunOutput_Msg() {}
 
 func (*RunOutput_HostCall) isRunOutput_Msg() {}
+
+func (*RunOutput_SendFile) isRunOutput_Msg() {}
+
+func (*RunOutput_BodyToFile) isRunOutput_Msg() {}
+
+func (*RunOutput_WantBody) isRunOutput_Msg() {}
+
+type SendFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
+	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length        int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendFile) Reset() {
+	*x = SendFile{}
+	mi := &file_command_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendFile) ProtoMessage() {}
+
+func (x *SendFile) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendFile.ProtoReflect.Descriptor instead.
+func (*SendFile) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SendFile) GetToken() uint64 {
+	if x != nil {
+		return x.Token
+	}
+	return 0
+}
+
+func (x *SendFile) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SendFile) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+type BodyToFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Token uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Where in the file the body starts.
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The most bytes to write; more is an error (body_done.over). -1: no limit.
+	Limit         int64 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BodyToFile) Reset() {
+	*x = BodyToFile{}
+	mi := &file_command_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BodyToFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BodyToFile) ProtoMessage() {}
+
+func (x *BodyToFile) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BodyToFile.ProtoReflect.Descriptor instead.
+func (*BodyToFile) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BodyToFile) GetToken() uint64 {
+	if x != nil {
+		return x.Token
+	}
+	return 0
+}
+
+func (x *BodyToFile) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *BodyToFile) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type BodyDone struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Token   uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
+	Written int64                  `protobuf:"varint,2,opt,name=written,proto3" json:"written,omitempty"`
+	// SHA-256 of the bytes written.
+	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Empty on success, else a status code and message.
+	Code    string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// The body held more than the limit.
+	Over          bool `protobuf:"varint,6,opt,name=over,proto3" json:"over,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BodyDone) Reset() {
+	*x = BodyDone{}
+	mi := &file_command_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BodyDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BodyDone) ProtoMessage() {}
+
+func (x *BodyDone) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BodyDone.ProtoReflect.Descriptor instead.
+func (*BodyDone) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *BodyDone) GetToken() uint64 {
+	if x != nil {
+		return x.Token
+	}
+	return 0
+}
+
+func (x *BodyDone) GetWritten() int64 {
+	if x != nil {
+		return x.Written
+	}
+	return 0
+}
+
+func (x *BodyDone) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *BodyDone) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *BodyDone) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *BodyDone) GetOver() bool {
+	if x != nil {
+		return x.Over
+	}
+	return false
+}
 
 type HostCall struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -588,7 +877,7 @@ type HostCall struct {
 
 func (x *HostCall) Reset() {
 	*x = HostCall{}
-	mi := &file_command_proto_msgTypes[8]
+	mi := &file_command_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +889,7 @@ func (x *HostCall) String() string {
 func (*HostCall) ProtoMessage() {}
 
 func (x *HostCall) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[8]
+	mi := &file_command_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +902,7 @@ func (x *HostCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostCall.ProtoReflect.Descriptor instead.
 func (*HostCall) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{8}
+	return file_command_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HostCall) GetId() uint64 {
@@ -641,7 +930,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_command_proto_msgTypes[9]
+	mi := &file_command_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +942,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[9]
+	mi := &file_command_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +955,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{9}
+	return file_command_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetCode() string {
@@ -695,14 +984,15 @@ const file_command_proto_rawDesc = "" +
 	"\x05usage\x18\x03 \x01(\tR\x05usage\"7\n" +
 	"\x10ConfigureRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\"\x13\n" +
-	"\x11ConfigureResponse\"\xb6\x01\n" +
+	"\x11ConfigureResponse\"\xf4\x01\n" +
 	"\bRunInput\x128\n" +
 	"\x06header\x18\x01 \x01(\v2\x1e.selectftp.plugin.v1.RunHeaderH\x00R\x06header\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12\x12\n" +
 	"\x03eof\x18\x03 \x01(\bH\x00R\x03eof\x12?\n" +
 	"\n" +
-	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReplyB\x05\n" +
-	"\x03msg\"\xa8\x01\n" +
+	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReply\x12<\n" +
+	"\tbody_done\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.BodyDoneH\x00R\bbodyDoneB\x05\n" +
+	"\x03msg\"\xbe\x01\n" +
 	"\tRunHeader\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x1f\n" +
@@ -712,17 +1002,38 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1f\n" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
-	"remoteAddr\"o\n" +
+	"remoteAddr\x12\x14\n" +
+	"\x05files\x18\a \x01(\bR\x05files\"o\n" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xbc\x01\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xde\x02\n" +
 	"\tRunOutput\x12\x1d\n" +
 	"\tmeta_json\x18\x01 \x01(\fH\x00R\bmetaJson\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x125\n" +
 	"\x06status\x18\x03 \x01(\v2\x1b.selectftp.plugin.v1.StatusH\x00R\x06status\x12<\n" +
-	"\thost_call\x18\x04 \x01(\v2\x1d.selectftp.plugin.v1.HostCallH\x00R\bhostCallB\x05\n" +
-	"\x03msg\"2\n" +
+	"\thost_call\x18\x04 \x01(\v2\x1d.selectftp.plugin.v1.HostCallH\x00R\bhostCall\x12<\n" +
+	"\tsend_file\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.SendFileH\x00R\bsendFile\x12C\n" +
+	"\fbody_to_file\x18\x06 \x01(\v2\x1f.selectftp.plugin.v1.BodyToFileH\x00R\n" +
+	"bodyToFile\x12\x1d\n" +
+	"\twant_body\x18\a \x01(\bH\x00R\bwantBodyB\x05\n" +
+	"\x03msg\"P\n" +
+	"\bSendFile\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\"P\n" +
+	"\n" +
+	"BodyToFile\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x03R\x05limit\"\x94\x01\n" +
+	"\bBodyDone\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x18\n" +
+	"\awritten\x18\x02 \x01(\x03R\awritten\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12\x12\n" +
+	"\x04over\x18\x06 \x01(\bR\x04over\"2\n" +
 	"\bHostCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\"6\n" +
@@ -746,7 +1057,7 @@ func file_command_proto_rawDescGZIP() []byte {
 	return file_command_proto_rawDescData
 }
 
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_command_proto_goTypes = []any{
 	(*DescribeRequest)(nil),   // 0: selectftp.plugin.v1.DescribeRequest
 	(*Description)(nil),       // 1: selectftp.plugin.v1.Description
@@ -756,26 +1067,32 @@ var file_command_proto_goTypes = []any{
 	(*RunHeader)(nil),         // 5: selectftp.plugin.v1.RunHeader
 	(*HostReply)(nil),         // 6: selectftp.plugin.v1.HostReply
 	(*RunOutput)(nil),         // 7: selectftp.plugin.v1.RunOutput
-	(*HostCall)(nil),          // 8: selectftp.plugin.v1.HostCall
-	(*Status)(nil),            // 9: selectftp.plugin.v1.Status
+	(*SendFile)(nil),          // 8: selectftp.plugin.v1.SendFile
+	(*BodyToFile)(nil),        // 9: selectftp.plugin.v1.BodyToFile
+	(*BodyDone)(nil),          // 10: selectftp.plugin.v1.BodyDone
+	(*HostCall)(nil),          // 11: selectftp.plugin.v1.HostCall
+	(*Status)(nil),            // 12: selectftp.plugin.v1.Status
 }
 var file_command_proto_depIdxs = []int32{
-	5, // 0: selectftp.plugin.v1.RunInput.header:type_name -> selectftp.plugin.v1.RunHeader
-	6, // 1: selectftp.plugin.v1.RunInput.host_reply:type_name -> selectftp.plugin.v1.HostReply
-	1, // 2: selectftp.plugin.v1.HostReply.commands:type_name -> selectftp.plugin.v1.Description
-	9, // 3: selectftp.plugin.v1.RunOutput.status:type_name -> selectftp.plugin.v1.Status
-	8, // 4: selectftp.plugin.v1.RunOutput.host_call:type_name -> selectftp.plugin.v1.HostCall
-	0, // 5: selectftp.plugin.v1.Command.Describe:input_type -> selectftp.plugin.v1.DescribeRequest
-	2, // 6: selectftp.plugin.v1.Command.Configure:input_type -> selectftp.plugin.v1.ConfigureRequest
-	4, // 7: selectftp.plugin.v1.Command.Run:input_type -> selectftp.plugin.v1.RunInput
-	1, // 8: selectftp.plugin.v1.Command.Describe:output_type -> selectftp.plugin.v1.Description
-	3, // 9: selectftp.plugin.v1.Command.Configure:output_type -> selectftp.plugin.v1.ConfigureResponse
-	7, // 10: selectftp.plugin.v1.Command.Run:output_type -> selectftp.plugin.v1.RunOutput
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5,  // 0: selectftp.plugin.v1.RunInput.header:type_name -> selectftp.plugin.v1.RunHeader
+	6,  // 1: selectftp.plugin.v1.RunInput.host_reply:type_name -> selectftp.plugin.v1.HostReply
+	10, // 2: selectftp.plugin.v1.RunInput.body_done:type_name -> selectftp.plugin.v1.BodyDone
+	1,  // 3: selectftp.plugin.v1.HostReply.commands:type_name -> selectftp.plugin.v1.Description
+	12, // 4: selectftp.plugin.v1.RunOutput.status:type_name -> selectftp.plugin.v1.Status
+	11, // 5: selectftp.plugin.v1.RunOutput.host_call:type_name -> selectftp.plugin.v1.HostCall
+	8,  // 6: selectftp.plugin.v1.RunOutput.send_file:type_name -> selectftp.plugin.v1.SendFile
+	9,  // 7: selectftp.plugin.v1.RunOutput.body_to_file:type_name -> selectftp.plugin.v1.BodyToFile
+	0,  // 8: selectftp.plugin.v1.Command.Describe:input_type -> selectftp.plugin.v1.DescribeRequest
+	2,  // 9: selectftp.plugin.v1.Command.Configure:input_type -> selectftp.plugin.v1.ConfigureRequest
+	4,  // 10: selectftp.plugin.v1.Command.Run:input_type -> selectftp.plugin.v1.RunInput
+	1,  // 11: selectftp.plugin.v1.Command.Describe:output_type -> selectftp.plugin.v1.Description
+	3,  // 12: selectftp.plugin.v1.Command.Configure:output_type -> selectftp.plugin.v1.ConfigureResponse
+	7,  // 13: selectftp.plugin.v1.Command.Run:output_type -> selectftp.plugin.v1.RunOutput
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -788,12 +1105,16 @@ func file_command_proto_init() {
 		(*RunInput_Data)(nil),
 		(*RunInput_Eof)(nil),
 		(*RunInput_HostReply)(nil),
+		(*RunInput_BodyDone)(nil),
 	}
 	file_command_proto_msgTypes[7].OneofWrappers = []any{
 		(*RunOutput_MetaJson)(nil),
 		(*RunOutput_Data)(nil),
 		(*RunOutput_Status)(nil),
 		(*RunOutput_HostCall)(nil),
+		(*RunOutput_SendFile)(nil),
+		(*RunOutput_BodyToFile)(nil),
+		(*RunOutput_WantBody)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -801,7 +1122,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

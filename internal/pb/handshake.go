@@ -12,7 +12,7 @@ const PluginName = "command"
 // Handshake is checked by go-plugin before anything else: the cookie stops a
 // plugin binary run by hand from serving, and the version gates the RPC.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  1,
+	ProtocolVersion:  2, // 2: lazy body, descriptor passing
 	MagicCookieKey:   "SELECTFTP_PLUGIN",
 	MagicCookieValue: "d7c1a5f0-verb-plugin",
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -26,6 +27,9 @@ type Plugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	// Name labels errors, usually the plugin's file name.
 	Name string
+	// Files receives the plugin's passed descriptors; nil streams every
+	// byte over gRPC.
+	Files *fdpass.Receiver
 }
 
 // GRPCServer belongs to the plugin side and is not used by the host.
@@ -35,7 +39,7 @@ func (p *Plugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 
 // GRPCClient wraps the connection to a started plugin.
 func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Remote{name: p.Name, client: pb.NewCommandClient(c)}, nil
+	return &Remote{name: p.Name, client: pb.NewCommandClient(c), files: p.Files}, nil
 }
 
 // DialOptions are the gRPC options the host dials plugins with: the same
@@ -51,6 +55,7 @@ type Remote struct {
 	name   string
 	client pb.CommandClient
 	desc   sdk.Description
+	files  *fdpass.Receiver
 }
 
 // Load asks the plugin for its description.
@@ -90,7 +95,8 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		return r.lost(ctx, err)
 	}
 	s := &sender{stream: stream}
-	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr}
+	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
+		Files: r.files != nil}
 	if req.Root != nil {
 		h.Root = req.Root.Name()
 	}
@@ -102,7 +108,7 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 	if err := s.send(&pb.RunInput{Msg: &pb.RunInput_Header{Header: h}}); err != nil {
 		return r.lost(ctx, err)
 	}
-	go s.pump(req.Body, cancel)
+	pumping := false // the body streams only once the plugin asks
 	for {
 		out, err := stream.Recv()
 		if err != nil {
@@ -128,6 +134,24 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 			}
 		case *pb.RunOutput_HostCall:
 			go s.answer(ctx, req.Host, m.HostCall)
+		case *pb.RunOutput_WantBody:
+			if !pumping {
+				pumping = true
+				go s.pump(req.Body, cancel)
+			}
+		case *pb.RunOutput_SendFile:
+			if err := r.sendFile(w, m.SendFile); err != nil {
+				return err
+			}
+		case *pb.RunOutput_BodyToFile:
+			done := &pb.BodyDone{Code: string(sdk.CodeInternal), Message: "the body is already streaming"}
+			if !pumping {
+				pumping = true
+				done = r.bodyToFile(req.Body, m.BodyToFile)
+			}
+			if err := s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: done}}); err != nil {
+				return r.lost(ctx, err)
+			}
 		case *pb.RunOutput_Status:
 			if m.Status.Code == string(sdk.CodeOK) {
 				return nil

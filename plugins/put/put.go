@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"math"
@@ -222,13 +221,15 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	if u.size == math.MaxInt64 {
 		limit = u.size
 	}
-	src := &hashReader{ctx: ctx, r: io.LimitReader(body, limit), h: sha256.New()}
+	// io.Copy into the file is the fast path: over the plugin boundary the
+	// host writes the upload into f itself and hashes it on the way.
+	src := sdk.LimitBody(body, limit)
 	n, err := io.Copy(f, src)
 	if err != nil {
-		if src.err == nil {
-			return err // writing the file failed: ENOSPC is no_space
+		if sdk.CodeOf(err) == sdk.CodeNoSpace {
+			return err
 		}
-		return interrupted(ctx, src.err)
+		return interrupted(ctx, err)
 	}
 	switch {
 	case n > u.size:
@@ -236,7 +237,13 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	case n < u.size:
 		return sdk.Errorf(sdk.CodeChecksum, "upload ended after %d of %d bytes", n, u.size)
 	}
-	if got := src.h.Sum(nil); string(got) != string(u.sum) {
+	got, ok := sdk.BodySHA256(src)
+	if !ok {
+		if got, err = hashFile(f, n); err != nil {
+			return err
+		}
+	}
+	if string(got) != string(u.sum) {
 		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
 	}
 	if err := f.Sync(); err != nil {
@@ -281,7 +288,7 @@ func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
 		// Not filepath.Join: cleaning "link/../x" lexically could pick
 		// another folder than the root resolves.
 		name := dir + "/." + stem + ".part-" + hex.EncodeToString(rnd[:])
-		f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 		if errors.Is(err, fs.ErrExist) && try < 10 {
 			continue
 		}
@@ -299,26 +306,14 @@ func syncDir(root *os.Root, dir string) error {
 	return d.Sync()
 }
 
-// hashReader hashes what it reads, records the reader's error (to tell it
-// from a write error) and stops once ctx is done.
-type hashReader struct {
-	ctx context.Context
-	r   io.Reader
-	h   hash.Hash
-	err error
-}
-
-func (r *hashReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		r.err = err
-		return 0, err
+// hashFile hashes what was stored, when the body did not come through the
+// path that hashes on the way.
+func hashFile(f *os.File, n int64) ([]byte, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, n)); err != nil {
+		return nil, err
 	}
-	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
-	if err != nil && err != io.EOF {
-		r.err = err
-	}
-	return n, err
+	return h.Sum(nil), nil
 }
 
 type eofReader struct{}

@@ -7,9 +7,11 @@ import (
 
 	plugin "github.com/hashicorp/go-plugin"
 
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc"
 	"github.com/selectftp/selectftp/sdk"
+	"github.com/selectftp/selectftp/sdk/internal/hook"
 )
 
 // ServeGRPC serves cmd over go-plugin's gRPC transport inside the test
@@ -28,8 +30,21 @@ func ServeGRPC(t testing.TB, cmd sdk.Command) sdk.Command {
 	// TestPluginGRPCConn gives both ends the same plugin set; the server
 	// end takes the SDK's plugin, and the client's set is replaced below by
 	// the host's.
+	served := &sdk.Plugin{Command: cmd}
+	// The descriptor channel too, as a plugin process gets it: files the
+	// command copies travel as descriptors, not gRPC messages.
+	files, child, err := fdpass.Pair()
+	if err == nil {
+		sender, serr := fdpass.NewSender(child)
+		child.Close()
+		if serr != nil {
+			t.Fatalf("sdktest: descriptor channel: %v", serr)
+		}
+		hook.SetFiles(served, sender)
+		t.Cleanup(func() { sender.Close(); files.Close() })
+	}
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
-		pb.PluginName: &sdk.Plugin{Command: cmd},
+		pb.PluginName: served,
 	})
 	t.Cleanup(func() {
 		// Stop the server first: closing the client first asks the server
@@ -38,7 +53,7 @@ func ServeGRPC(t testing.TB, cmd sdk.Command) sdk.Command {
 		client.Close()
 	})
 	verb := cmd.Describe().Verb
-	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: verb}}
+	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: verb, Files: files}}
 	raw, err := client.Dispense(pb.PluginName)
 	if err != nil {
 		t.Fatalf("sdktest: dispense %s: %v", verb, err)

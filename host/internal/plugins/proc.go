@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 
+	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc"
 	"github.com/selectftp/selectftp/sdk"
@@ -50,9 +51,19 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 	// plugin needs to run and log.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), sdk.LogLevelEnv + "=" + levelName(p.m.cfg.Logger)}
 	dieWithHost(cmd)
+	// The descriptor channel: the plugin hands files to the host on it, so
+	// file bytes never cross gRPC. Without it, everything streams.
+	files, child, err := fdpass.Pair()
+	if err == nil {
+		cmd.ExtraFiles = []*os.File{child} // fd 3 in the plugin
+		cmd.Env = append(cmd.Env, fdpass.EnvFD+"=3")
+		defer child.Close()
+	} else if !errors.Is(err, fdpass.ErrUnavailable) {
+		p.log.Warn("no descriptor channel; files will stream over gRPC", "error", err)
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pb.Handshake,
-		Plugins:          plugin.PluginSet{pb.PluginName: &pluginrpc.Plugin{Name: filepath.Base(p.path)}},
+		Plugins:          plugin.PluginSet{pb.PluginName: &pluginrpc.Plugin{Name: filepath.Base(p.path), Files: files}},
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           p.m.cfg.Logger,
@@ -62,6 +73,9 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 	})
 	fail := func(err error) (*plugin.Client, *pluginrpc.Remote, sdk.Description, error) {
 		client.Kill()
+		if files != nil {
+			files.Close()
+		}
 		return nil, nil, sdk.Description{}, err
 	}
 	rpc, err := client.Client()

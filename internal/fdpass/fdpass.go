@@ -1,0 +1,100 @@
+// Package fdpass hands open files from a plugin to the host over a Unix
+// socket pair made when the plugin starts (SCM_RIGHTS), so the host can move
+// a file's bytes itself with sendfile or write an upload straight into it.
+// gRPC still carries the decisions; this channel carries only descriptors,
+// each tagged with a token that a gRPC message names.
+package fdpass
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// EnvFD names the environment variable that tells a plugin which of its
+// file descriptors is the channel.
+const EnvFD = "SELECTFTP_FD_CHANNEL"
+
+// ErrUnavailable means descriptor passing is not set up (or not supported
+// on this system); callers fall back to streaming bytes.
+var ErrUnavailable = errors.New("fdpass: descriptor passing unavailable")
+
+// Receiver collects descriptors sent by a plugin, by token.
+type Receiver struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	files   map[uint64]*os.File
+	err     error
+	closeFn func() error
+}
+
+func newReceiver(closeFn func() error) *Receiver {
+	r := &Receiver{files: map[uint64]*os.File{}, closeFn: closeFn}
+	r.cond.L = &r.mu
+	return r
+}
+
+func (r *Receiver) put(token uint64, f *os.File) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.files[token]; ok {
+		old.Close() // a token is never reused; keep the newest
+	}
+	r.files[token] = f
+	r.cond.Broadcast()
+}
+
+func (r *Receiver) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.cond.Broadcast()
+}
+
+// Take waits up to timeout for the descriptor sent with token and hands it
+// over; the caller closes it. The gRPC message naming a token may overtake
+// the descriptor, hence the wait.
+func (r *Receiver) Take(token uint64, timeout time.Duration) (*os.File, error) {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	})
+	defer timer.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		if f, ok := r.files[token]; ok {
+			delete(r.files, token)
+			return f, nil
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("fdpass: channel closed: %w", r.err)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("fdpass: no descriptor for token %d within %v", token, timeout)
+		}
+		r.cond.Wait()
+	}
+}
+
+// Close shuts the channel and closes descriptors nobody took.
+func (r *Receiver) Close() error {
+	err := r.closeFn()
+	r.fail(errors.New("closed"))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, f := range r.files {
+		f.Close()
+		delete(r.files, t)
+	}
+	return err
+}
+
+func encodeToken(t uint64) []byte { return binary.BigEndian.AppendUint64(nil, t) }
