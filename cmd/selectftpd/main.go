@@ -110,6 +110,12 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 
+	if n, err := raiseFileLimit(); err != nil {
+		srv.Logger.Warn("cannot raise the open-file limit", "error", err)
+	} else if n > 0 && uint64(srv.MaxConns)+64 > n {
+		srv.Logger.Warn("the open-file limit is below --max-conns", "limit", n, "max_conns", srv.MaxConns)
+	}
+
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	stopped := make(chan error, 1)
