@@ -173,6 +173,10 @@ func (p *bodyPipe) drain(write func([]byte) error, limit int64) (n int64, over b
 		}
 		n += int64(len(seg))
 		p.mu.Lock()
+		if p.done { // finish emptied the ring under us
+			p.mu.Unlock()
+			return n, false, errors.New("host: request finished")
+		}
 		p.r = (p.r + len(seg)) % p.size
 		p.n -= len(seg)
 		if p.n == 0 {

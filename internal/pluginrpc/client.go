@@ -144,14 +144,18 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 				return err
 			}
 		case *pb.RunOutput_BodyToFile:
-			done := &pb.BodyDone{Code: string(sdk.CodeInternal), Message: "the body is already streaming"}
-			if !pumping {
-				pumping = true
-				done = r.bodyToFile(req.Body, m.BodyToFile)
+			if pumping {
+				s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: &pb.BodyDone{Token: m.BodyToFile.Token,
+					Code: string(sdk.CodeInternal), Message: "the body is already streaming"}}})
+				break
 			}
-			if err := s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: done}}); err != nil {
-				return r.lost(ctx, err)
-			}
+			pumping = true
+			// Off this loop, so a plugin that dies meanwhile is noticed
+			// at once and the upload stops (the session ends the body).
+			go func(m *pb.BodyToFile) {
+				done := r.bodyToFile(req.Body, m)
+				s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: done}})
+			}(m.BodyToFile)
 		case *pb.RunOutput_Status:
 			if m.Status.Code == string(sdk.CodeOK) {
 				return nil
