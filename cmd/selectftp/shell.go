@@ -38,9 +38,11 @@ func runShell(s *session, fd int) int {
 		}
 		newLine, newPos, list, ok := completeFirstWord(line, pos, cands)
 		if len(list) > 0 {
-			// Terminal.Write redraws the prompt and line below the list;
-			// it takes the terminal's lock, held during this callback,
-			// so it runs as soon as the key is handled.
+			// Terminal.Write redraws the prompt and line below the list.
+			// It runs on its own goroutine because it takes the
+			// terminal's lock, which x/term may hold around this
+			// callback; on a fast paste the list can land after the
+			// command's output, which only affects the screen.
 			go t.Write([]byte(strings.Join(list, "  ") + "\n"))
 		}
 		return newLine, newPos, ok

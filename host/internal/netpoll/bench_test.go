@@ -101,9 +101,9 @@ func BenchmarkIdleConns(b *testing.B) {
 // magnitude (a full read buffer per connection, say); the bounds are loose
 // on purpose.
 func TestIdleMemory(t *testing.T) {
-	bounds := map[string]float64{"reactor": 2 << 10, "goroutine": 32 << 10}
+	bounds := map[string]float64{"reactor": 4 << 10, "goroutine": 32 << 10}
 	forEach(t, func(t *testing.T, b backend) {
-		heap, stack := idleCost(t, b, 500)
+		heap, stack := idleCost(t, b, 1000)
 		t.Logf("%s: %.0f heap bytes, %.0f stack bytes per idle connection", b.name, heap, stack)
 		if heap+stack > bounds[b.name] {
 			t.Errorf("idle connection costs %.0f bytes, want under %.0f", heap+stack, bounds[b.name])
