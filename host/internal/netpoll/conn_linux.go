@@ -21,6 +21,10 @@ const (
 	// redeliverBudget bounds how often sync re-offers kept bytes to a
 	// handler that keeps resuming without consuming them.
 	redeliverBudget = 16
+	// flushBudget bounds the write, writev and sendfile calls per
+	// connection per flush, so one connection whose peer reads as fast
+	// as it is sent cannot hold the loop for a whole queue.
+	flushBudget = 16
 )
 
 // conn is a reactor connection. Its layout is kept small on purpose: an idle
@@ -88,16 +92,9 @@ func (c *conn) Enqueue(b []byte) error { return c.write(b, false) }
 func (c *conn) write(b []byte, block bool) error {
 	onLoop := c.onLoop()
 	c.mu.Lock()
-	if block && !onLoop {
-		for c.q.n > c.l.r.opts.MaxOutput && !c.closed && !c.writeShut {
-			c.waiters++
-			c.cond.Wait()
-			c.waiters--
-		}
-	}
-	if c.closed || c.writeShut {
+	if err := c.waitRoom(block && !onLoop); err != nil {
 		c.mu.Unlock()
-		return ErrClosed
+		return err
 	}
 	if len(b) == 0 {
 		c.mu.Unlock()
@@ -128,6 +125,50 @@ func (c *conn) write(b []byte, block bool) error {
 		// Non-empty before means a flush is already pending or EPOLLOUT
 		// is armed.
 		c.kick()
+	}
+	return nil
+}
+
+// SendFile queues the range as file segments (see sendFile) for the loop to
+// send with sendfile when the socket is writable. From inside one of c's
+// callbacks it does not wait for room, as Write does not.
+func (c *conn) SendFile(f *os.File, off, n int64) error {
+	onLoop := c.onLoop()
+	push := func(s *fileSeg) error { return c.pushFile(s, !onLoop) }
+	fail := func(error) { c.Close() } // unused: the reactor always dups
+	return sendFile(f, off, n, onLoop, c.Write, push, fail)
+}
+
+func (c *conn) pushFile(s *fileSeg, block bool) error {
+	c.mu.Lock()
+	if err := c.waitRoom(block); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	wasEmpty := c.q.n == 0
+	c.q.pushFile(s)
+	if wasEmpty {
+		c.last = time.Now()
+	}
+	c.mu.Unlock()
+	if wasEmpty {
+		c.kick()
+	}
+	return nil
+}
+
+// waitRoom waits, if block, while the queue is over MaxOutput, and reports
+// ErrClosed once nothing more may be queued. c.mu is held.
+func (c *conn) waitRoom(block bool) error {
+	if block {
+		for c.q.n > c.l.r.opts.MaxOutput && !c.closed && !c.writeShut {
+			c.waiters++
+			c.cond.Wait()
+			c.waiters--
+		}
+	}
+	if c.closed || c.writeShut {
+		return ErrClosed
 	}
 	return nil
 }
@@ -289,21 +330,37 @@ func (l *loop) sync(c *conn) {
 	}
 }
 
-// flush writes as much of c's queue as the socket takes. It reports false
-// if c is closed.
+// flush writes as much of c's queue as the socket takes, up to flushBudget
+// system calls. It reports false if c is closed.
 func (l *loop) flush(c *conn) bool {
 	c.mu.Lock()
-	for c.q.n > 0 {
-		iov := c.q.peek(l.iov[:0], 0)
-		var n int
-		var err error
-		if len(iov) == 1 {
-			n, err = unix.Write(c.fd, iov[0])
-		} else {
-			n, err = unix.Writev(c.fd, iov)
+	for range flushBudget {
+		if c.q.n == 0 {
+			break
 		}
-		clear(iov) // the scratch vector must not pin sent chunks
-		l.iov = iov[:0]
+		var n int
+		var full bool
+		var err error
+		if s := c.q.front(); s != nil {
+			n, full, err = l.sendSeg(c, s)
+		} else {
+			iov := c.q.peek(l.iov[:0], 0)
+			want := 0
+			for _, b := range iov {
+				want += len(b)
+			}
+			if len(iov) == 1 {
+				n, err = unix.Write(c.fd, iov[0])
+			} else {
+				n, err = unix.Writev(c.fd, iov)
+			}
+			clear(iov) // the scratch vector must not pin sent chunks
+			l.iov = iov[:0]
+			full = n == want
+			if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+				err = wrapErr("writev", err)
+			}
+		}
 		if n > 0 {
 			c.q.advance(n)
 			c.last = time.Now()
@@ -313,10 +370,10 @@ func (l *loop) flush(c *conn) bool {
 		}
 		if err != nil && err != unix.EAGAIN {
 			c.mu.Unlock()
-			l.closeConn(c, wrapErr("writev", err))
+			l.closeConn(c, err)
 			return false
 		}
-		if err == unix.EAGAIN || c.q.n > 0 && len(iov) < maxIovecs {
+		if err == unix.EAGAIN || !full {
 			break // socket full; EPOLLOUT tells us when it drains
 		}
 	}
@@ -331,9 +388,64 @@ func (l *loop) flush(c *conn) bool {
 	}
 	want := c.armed &^ unix.EPOLLOUT
 	if pending > 0 {
+		// Also when the budget ran out with the socket still writable:
+		// level-triggered, EPOLLOUT brings us straight back.
 		want |= unix.EPOLLOUT
 	}
 	return l.setInterest(c, want)
+}
+
+// sendSeg sends the next part of the file segment at the head of c's queue
+// (c.mu held) and returns the bytes the socket took and whether it took all
+// it was offered. EAGAIN and EINTR come back bare; other errors close c.
+//
+// sendfile is tried first. If it fails for any reason but a full socket
+// (EINVAL or ENOSYS: the file system cannot splice; or a socket error), or
+// returns 0 because the file ended early, the segment falls back to pread
+// and write for good; pread then tells a short file (errFileShrank) from a
+// readable one, and write reports the socket's own error. pread runs on the
+// loop: it is for files that cannot do sendfile, which are rare.
+func (l *loop) sendSeg(c *conn, s *fileSeg) (int, bool, error) {
+	want := int(min(s.n, sendChunk))
+	if !s.pread && !l.r.opts.forcePread {
+		off := s.off
+		n, err := unix.Sendfile(c.fd, s.ref.fd, &off, want)
+		switch {
+		case n > 0:
+			return n, n == want, nil
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return 0, false, err
+		}
+		s.pread = true
+	}
+	if l.fbuf == nil {
+		l.fbuf = make([]byte, preadChunk)
+	}
+	want = min(want, len(l.fbuf))
+	var k int
+	var err error
+	for {
+		k, err = unix.Pread(s.ref.fd, l.fbuf[:want], s.off)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, false, wrapErr("pread", err)
+	case k == 0:
+		return 0, false, errFileShrank
+	}
+	// Bytes read but not taken are read again next time: simpler than
+	// keeping them, and they are in the page cache.
+	n, err := unix.Write(c.fd, l.fbuf[:k])
+	if n < 0 {
+		n = 0
+	}
+	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+		err = wrapErr("write", err)
+	}
+	return n, n == want, err
 }
 
 // setInterest changes c's epoll interest; only EPOLLIN and EPOLLOUT ever

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -306,6 +307,37 @@ func (c *gconn) Enqueue(b []byte) error { return c.write(b, false) }
 func (c *gconn) write(b []byte, block bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.waitRoom(block); err != nil {
+		return err
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	c.startBurst()
+	c.q.push(b)
+	return nil
+}
+
+// SendFile queues the range as file segments (see sendFile); the writer
+// goroutine sends them with sendfile where nc is a socket.
+func (c *gconn) SendFile(f *os.File, off, n int64) error {
+	return sendFile(f, off, n, false, c.Write, c.pushFile, c.closeWith)
+}
+
+func (c *gconn) pushFile(s *fileSeg) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.waitRoom(true); err != nil {
+		return err
+	}
+	c.startBurst()
+	c.q.pushFile(s)
+	return nil
+}
+
+// waitRoom waits, if block, while the queue is over MaxOutput, and reports
+// ErrClosed once nothing more may be queued. c.mu is held.
+func (c *gconn) waitRoom(block bool) error {
 	if block {
 		for c.q.n > c.e.opts.MaxOutput && !c.closed && !c.writeShut {
 			c.cond.Wait()
@@ -314,24 +346,30 @@ func (c *gconn) write(b []byte, block bool) error {
 	if c.closed || c.writeShut {
 		return ErrClosed
 	}
-	if len(b) == 0 {
-		return nil
-	}
+	return nil
+}
+
+// startBurst is called, with c.mu held, just before something is queued.
+func (c *gconn) startBurst() {
 	if c.q.n == 0 {
 		c.last = time.Now()
 	}
-	c.q.push(b)
 	if !c.writing {
 		// Started per burst rather than kept per connection: an idle
 		// connection then costs one goroutine, not two.
 		c.writing = true
 		go c.writeLoop()
 	}
-	return nil
 }
 
 func (c *gconn) writeLoop() {
 	var iov [][]byte
+	var buf *[]byte // pread fallback buffer, from the read pool
+	defer func() {
+		if buf != nil {
+			c.e.bufs.Put(buf)
+		}
+	}()
 	for {
 		c.mu.Lock()
 		if c.closed || c.q.n == 0 {
@@ -344,6 +382,17 @@ func (c *gconn) writeLoop() {
 			}
 			return
 		}
+		if s := c.q.front(); s != nil {
+			// Sent without the lock, like chunks: the segment stays
+			// queued (and counted) until the socket takes its bytes.
+			c.mu.Unlock()
+			n, err := c.sendSeg(s, &buf)
+			c.progress(n)
+			if err != nil {
+				c.closeWith(err)
+			}
+			continue
+		}
 		// The chunks stay in the queue (counted by Pending) until sent;
 		// concurrent pushes only append past the bytes peeked here.
 		iov = c.q.peek(iov[:0], writeSlice)
@@ -351,19 +400,49 @@ func (c *gconn) writeLoop() {
 		bufs := net.Buffers(iov)
 		n, err := bufs.WriteTo(c.nc)
 		clear(iov)
-		c.mu.Lock()
-		if !c.closed && n > 0 {
-			c.q.advance(int(n))
-			c.last = time.Now()
-			if c.q.n <= c.e.opts.MaxOutput {
-				c.cond.Broadcast()
-			}
-		}
-		c.mu.Unlock()
+		c.progress(int(n))
 		if err != nil {
 			c.closeWith(err)
 		}
 	}
+}
+
+// progress drops the n bytes the socket accepted from the queue.
+func (c *gconn) progress(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed && n > 0 {
+		c.q.advance(n)
+		c.last = time.Now()
+		if c.q.n <= c.e.opts.MaxOutput {
+			c.cond.Broadcast()
+		}
+	}
+}
+
+// sendSeg sends the next part of the file segment at the queue's head and
+// returns how many bytes the socket took. sendfile moves them where nc is a
+// socket; otherwise (TLS), or when sendfile fails, they are read with pread
+// into buf and written.
+func (c *gconn) sendSeg(s *fileSeg, buf **[]byte) (int, error) {
+	if !c.e.opts.forcePread {
+		if n, fallback, err := sendfileConn(c.nc, s); !fallback {
+			return n, err
+		}
+	}
+	if *buf == nil {
+		*buf = c.e.bufs.Get().(*[]byte)
+	}
+	b := **buf
+	k, err := s.ref.f.ReadAt(b[:min(int64(len(b)), s.n)], s.off)
+	if k == 0 {
+		if err == nil || err == io.EOF {
+			err = errFileShrank
+		}
+		return 0, err
+	}
+	// A short read's error (EOF) is met again, alone, next time round.
+	return c.nc.Write(b[:k])
 }
 
 func (c *gconn) PauseRead() {
@@ -413,8 +492,15 @@ func (c *gconn) closeWith(err error) {
 	}
 	c.closed = true
 	c.closeErr = err
-	c.q.reset()
+	q := c.q
+	c.q = outQueue{}
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	// File segments are released outside the lock, as closing a file can
+	// wait. A sendfile or pread the writer has in flight on a duplicate
+	// holds a reference to it (os.File counts them), so its number is
+	// not freed, and reused, under that call. Released before the socket
+	// is closed, so they are gone by the time OnClose runs.
+	q.reset()
 	c.nc.Close()
 }

@@ -46,6 +46,7 @@ type loop struct {
 	events   []unix.EpollEvent
 	conns    []*conn // by descriptor; nil where none
 	iov      [][]byte
+	fbuf     []byte // pread fallback for file segments; made on first use
 	drain    [8]byte
 
 	// cur is the connection whose callback is running, so that Conn

@@ -31,10 +31,12 @@ package netpoll
 import (
 	"errors"
 	"net"
+	"os"
 	"time"
 )
 
-// ErrClosed is returned by Conn.Write after the connection has been closed.
+// ErrClosed is returned by Conn.Write, Enqueue and SendFile after the
+// connection has been closed.
 var ErrClosed = errors.New("netpoll: connection closed")
 
 // ErrUnsupported is returned by NewReactor on systems without epoll, and by
@@ -63,6 +65,25 @@ type Conn interface {
 	// Handlers use it for small replies from inside OnData, where blocking
 	// would stall the loop.
 	Enqueue(b []byte) error
+	// SendFile queues n bytes of f from offset off for sending after what is
+	// already queued, moved by sendfile(2) where the platform allows. It
+	// duplicates f's descriptor, so the caller may close f once SendFile
+	// returns; the range is read with explicit offsets, never moving f's
+	// position. Like Write it blocks while the queue is over MaxOutput (file
+	// bytes count), and fails with ErrClosed once the connection is closed.
+	//
+	// A large range is queued in windows of a few MiB, each preceded by a
+	// read-ahead hint, so the disk reads ahead of the socket instead of
+	// stalling the sender (on the reactor, the event loop: sendfile on a
+	// cold file blocks). SendFile returns once the last window is queued;
+	// bytes queued meanwhile by other goroutines may land between windows.
+	// Like Write, on the reactor it does not block when called from one of
+	// the connection's own callbacks, and then queues every window at once,
+	// so handlers call it from their own goroutines for large files. If
+	// the file turns out shorter than the range once sending reaches its
+	// end (it was truncated), the connection is closed with an error: the
+	// peer cannot be sent bytes that no longer exist.
+	SendFile(f *os.File, off, n int64) error
 	// PauseRead stops reading the socket until ResumeRead. Bytes already
 	// read when it takes effect are kept and delivered after ResumeRead.
 	PauseRead()
@@ -76,8 +97,9 @@ type Conn interface {
 	CloseWrite()
 	// Close closes the connection now, dropping queued output.
 	Close()
-	// Pending reports the bytes queued for sending and the last time the
-	// socket accepted bytes (or the time the queue became non-empty).
+	// Pending reports the bytes queued for sending, file segments' unsent
+	// bytes included, and the last time the socket accepted bytes (or the
+	// time the queue became non-empty).
 	Pending() (n int, lastProgress time.Time)
 	// RemoteAddr is the peer's address.
 	RemoteAddr() net.Addr
@@ -100,6 +122,10 @@ type Options struct {
 	// the accepting goroutine (an event loop, for the reactor), so it must
 	// not block.
 	OnAcceptError func(error)
+
+	// forcePread makes file segments go by pread and write as if sendfile
+	// were refused, so tests cover the fallback on any file system.
+	forcePread bool
 }
 
 // Engine runs connections for one listener.

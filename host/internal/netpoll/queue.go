@@ -5,12 +5,21 @@ package netpoll
 // of one each.
 const smallChunk = 1 << 10
 
-// outQueue holds copies of bytes waiting to be sent. The zero value is an
-// empty queue that owns no memory; it returns to that state whenever it
-// drains, so an idle connection pays nothing for it.
+// outQueue holds what waits to be sent, in order: copies of written bytes
+// and file segments (SendFile), which are sent from the file by offset and
+// never copied into the queue. The zero value is an empty queue that owns no
+// memory; it returns to that state whenever it drains, so an idle connection
+// pays nothing for it.
 type outQueue struct {
-	bufs [][]byte
-	n    int
+	items []outItem
+	n     int // bytes queued, file segments' remaining bytes included
+}
+
+// outItem is one queue entry: a chunk of bytes, or (seg != nil) a file
+// segment.
+type outItem struct {
+	b   []byte
+	seg *fileSeg
 }
 
 // push appends a copy of b.
@@ -19,11 +28,11 @@ func (q *outQueue) push(b []byte) {
 		return
 	}
 	q.n += len(b)
-	if k := len(q.bufs); k > 0 {
+	if k := len(q.items); k > 0 && q.items[k-1].seg == nil {
 		// Appending into spare capacity never touches bytes a concurrent
 		// writer may be sending: those lie below len(last).
-		if last := q.bufs[k-1]; cap(last)-len(last) >= len(b) {
-			q.bufs[k-1] = append(last, b...)
+		if last := q.items[k-1].b; cap(last)-len(last) >= len(b) {
+			q.items[k-1].b = append(last, b...)
 			return
 		}
 	}
@@ -34,15 +43,33 @@ func (q *outQueue) push(b []byte) {
 		c = make([]byte, len(b))
 	}
 	copy(c, b)
-	q.bufs = append(q.bufs, c)
+	q.items = append(q.items, outItem{b: c})
 }
 
-// peek appends to dst the queued chunks from the front, at most maxIovecs of
-// them and at most limit bytes in total (limit <= 0: no byte limit).
+// pushFile appends a file segment; the queue owns it from now on and
+// releases it once it is sent or dropped.
+func (q *outQueue) pushFile(s *fileSeg) {
+	q.n += int(s.n)
+	q.items = append(q.items, outItem{seg: s})
+}
+
+// front returns the file segment at the head of the queue, or nil when the
+// head is bytes (or the queue is empty).
+func (q *outQueue) front() *fileSeg {
+	if len(q.items) == 0 {
+		return nil
+	}
+	return q.items[0].seg
+}
+
+// peek appends to dst the queued byte chunks from the front, at most
+// maxIovecs of them and at most limit bytes in total (limit <= 0: no byte
+// limit). It stops at the first file segment: those are sent separately.
 func (q *outQueue) peek(dst [][]byte, limit int) [][]byte {
 	total := 0
-	for _, b := range q.bufs {
-		if len(dst) == maxIovecs {
+	for _, it := range q.items {
+		b := it.b
+		if it.seg != nil || len(dst) == maxIovecs {
 			break
 		}
 		if limit > 0 && total+len(b) > limit {
@@ -57,26 +84,43 @@ func (q *outQueue) peek(dst [][]byte, limit int) [][]byte {
 	return dst
 }
 
-// advance drops the first n bytes, which the socket has accepted.
+// advance drops the first n bytes, which the socket has accepted. A file
+// segment moves its offset on and is released once fully sent.
 func (q *outQueue) advance(n int) {
 	q.n -= n
-	for n > 0 && len(q.bufs) > 0 {
-		b := q.bufs[0]
-		if n < len(b) {
-			q.bufs[0] = b[n:]
-			return
+	for n > 0 && len(q.items) > 0 {
+		it := &q.items[0]
+		if s := it.seg; s != nil {
+			k := min(int64(n), s.n)
+			s.off += k
+			s.n -= k
+			n -= int(k)
+			if s.n > 0 {
+				return
+			}
+			s.release()
+		} else {
+			if n < len(it.b) {
+				it.b = it.b[n:]
+				return
+			}
+			n -= len(it.b)
 		}
-		n -= len(b)
-		q.bufs[0] = nil
-		q.bufs = q.bufs[1:]
+		q.items[0] = outItem{}
+		q.items = q.items[1:]
 	}
-	if len(q.bufs) == 0 {
-		q.bufs = nil
+	if len(q.items) == 0 {
+		q.items = nil
 	}
 }
 
-// reset drops everything queued.
+// reset drops everything queued, closing the file segments' descriptors.
 func (q *outQueue) reset() {
-	q.bufs = nil
+	for _, it := range q.items {
+		if it.seg != nil {
+			it.seg.release()
+		}
+	}
+	q.items = nil
 	q.n = 0
 }
