@@ -39,6 +39,14 @@ fmt-check:
 proto:
 	./.ci/proto.sh
 
+# make bench [BENCHFLAGS=--quick]: figures and targets on loopback and tmpfs
+# (cmd/selectftp-bench); not part of make test.
+.PHONY: bench
+bench: build
+	$(GO) build -o bin/selectftp-load ./cmd/selectftp-load
+	$(GO) build -o bin/selectftp-bench ./cmd/selectftp-bench
+	./bin/selectftp-bench --bin ./bin --plugins ./plugins.d $(BENCHFLAGS)
+
 clean:
 	rm -rf bin $(addprefix plugins.d/,$(PLUGINS))
 

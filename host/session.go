@@ -90,6 +90,7 @@ type session struct {
 	body       *bodyPipe
 	cancel     context.CancelFunc
 	stopping   bool // shut down once the current request ends
+	finishing  bool // a request's status is being queued
 	lastActive atomic.Int64
 	frameStart atomic.Int64 // when the pending partial frame began; 0: none
 }
@@ -209,7 +210,7 @@ func (ss *session) end() {
 		body.end(nil)
 	case stateDraining:
 		ss.state = stateIdle
-		stopping := ss.stopping
+		stopping := ss.stopping && !ss.finishing // else run() closes it
 		ss.mu.Unlock()
 		if stopping {
 			ss.fail(codeShuttingDown, "the server is shutting down")
@@ -289,18 +290,26 @@ func (ss *session) run(ctx context.Context, req *sdk.Request, body *bodyPipe) {
 		}
 		st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
 	}
-	w.finish(st)
+	// The state moves on before the status is queued: the client may send
+	// its next request the moment it reads the status. Until the status is
+	// queued, finishing keeps shutdown and the idle timer from speaking
+	// first.
 	ss.mu.Lock()
 	ss.cancel()
 	ss.cancel, ss.body = nil, nil
-	stopping := ss.stopping
-	switch {
-	case ss.state == stateBody:
-		ss.state = stateDraining
-		stopping = false // close once the body ends
-	case ss.state == stateRunning:
+	switch ss.state {
+	case stateBody:
+		ss.state = stateDraining // closes on End if stopping
+	case stateRunning:
 		ss.state = stateIdle
 	}
+	ss.finishing = true
+	ss.mu.Unlock()
+	ss.touch()
+	w.finish(st)
+	ss.mu.Lock()
+	ss.finishing = false
+	stopping := ss.stopping && ss.state == stateIdle
 	ss.mu.Unlock()
 	log := ss.srv.logger()
 	if st.Code == string(sdk.CodeInternal) || st.Code == string(sdk.CodeUnavailable) {
@@ -317,7 +326,7 @@ func (ss *session) run(ctx context.Context, req *sdk.Request, body *bodyPipe) {
 func (ss *session) shutdown() {
 	ss.mu.Lock()
 	ss.stopping = true
-	idle := ss.state == stateIdle || ss.state == stateHello
+	idle := (ss.state == stateIdle || ss.state == stateHello) && !ss.finishing
 	ss.mu.Unlock()
 	if idle {
 		ss.fail(codeShuttingDown, "the server is shutting down")
@@ -354,8 +363,11 @@ func (ss *session) check(now time.Time) {
 		return
 	}
 	ss.mu.Lock()
-	state := ss.state
+	state, finishing := ss.state, ss.finishing
 	ss.mu.Unlock()
+	if finishing {
+		return
+	}
 	quiet := now.Sub(time.Unix(0, ss.lastActive.Load()))
 	if (state == stateIdle || state == stateHello || state == stateBody || state == stateDraining) && quiet > s.IdleTimeout {
 		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no traffic for %v", s.IdleTimeout))

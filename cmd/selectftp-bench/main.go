@@ -1,0 +1,249 @@
+// Command selectftp-bench is the benchmark suite behind `make bench`. In one
+// run, on loopback, with every file and server root on tmpfs (/dev/shm) so
+// the disk does not dominate, it measures:
+//
+//  1. the limit: a plain Go sender (io.Copy from the file into a
+//     *net.TCPConn: sendfile) and receiver (large reads, discarded);
+//  2. a real FTP server: pure-ftpd (installed with apt-get when missing),
+//     driven by curl;
+//  3. selectftpd with its plugins, driven by selectftp-load;
+//
+// on a 1 GiB download and upload, 64 concurrent 16 MiB downloads, the
+// "upper" command on 64 connections (through its plugin and built in with
+// --builtin upper), and 10,000 idle connections on each backend. It prints
+// one markdown table of figures, ratios and PASS/MISS against the targets,
+// then stops every server and removes its files, on failure and Ctrl-C too.
+//
+//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle] [--no-ftp] ...
+//
+// Transfers are repeated --reps times (3) and the median is reported
+// (--pick best for the best).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+)
+
+// config is the command line.
+type config struct {
+	bin, plugins, dir, out string
+	size, concSize         int64
+	conc, cmdConns, idle   int
+	fresh, reps            int
+	duration, hold         time.Duration
+	pick                   string
+	only                   map[string]bool
+	noFTP                  bool
+}
+
+// workloads are the names --only takes.
+var workloads = []string{"download", "upload", "concurrent", "upper", "idle"}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("selectftp-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.bin, "bin", "./bin", "`folder` of selectftpd and selectftp-load")
+	fs.StringVar(&c.plugins, "plugins", "./plugins.d", "plugins `folder`")
+	fs.StringVar(&c.dir, "dir", "/dev/shm", "tmpfs `folder` for files and server roots")
+	fs.StringVar(&c.out, "out", "", "also write the table to this `file`")
+	size := fs.String("size", "1GiB", "`bytes` of the single download and upload")
+	concSize := fs.String("conc-size", "16MiB", "`bytes` of each concurrent download")
+	fs.IntVar(&c.conc, "conc", 64, "concurrent downloads")
+	fs.IntVar(&c.cmdConns, "cmd-conns", 64, "connections running upper")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long upper runs")
+	fs.IntVar(&c.idle, "idle", 10000, "idle connections")
+	fs.DurationVar(&c.hold, "hold", 5*time.Second, "how long the idle connections are held")
+	fs.IntVar(&c.fresh, "fresh", 10, "new clients timed while the idle connections are held")
+	fs.IntVar(&c.reps, "reps", 3, "runs of each transfer")
+	fs.StringVar(&c.pick, "pick", "median", "which run of each transfer to report: median or best")
+	only := fs.String("only", strings.Join(workloads, ","), "comma-separated workloads to run")
+	fs.BoolVar(&c.noFTP, "no-ftp", false, "skip pure-ftpd and curl")
+	quick := fs.Bool("quick", false, "try it out: 64 MiB transfers, 64 × 1 MiB, 1,000 idle conns, 2 s runs")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *quick { // only where the flag was not given
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]string{"size": "64MiB", "conc-size": "1MiB", "idle": "1000",
+			"duration": "2s", "hold": "2s"} {
+			if !set[name] {
+				fs.Set(name, v)
+			}
+		}
+	}
+	var err error
+	if c.size, err = loadgen.ParseSize(*size); err != nil {
+		return c, err
+	}
+	if c.concSize, err = loadgen.ParseSize(*concSize); err != nil {
+		return c, err
+	}
+	if c.pick != "median" && c.pick != "best" {
+		return c, fmt.Errorf("--pick must be median or best, not %q", c.pick)
+	}
+	if c.reps < 1 || c.conc < 1 || c.cmdConns < 1 || c.idle < 1 {
+		return c, errors.New("--reps, --conc, --cmd-conns and --idle must be at least 1")
+	}
+	c.only = map[string]bool{}
+	for _, w := range strings.Split(*only, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		if !strings.Contains(","+strings.Join(workloads, ",")+",", ","+w+",") {
+			return c, fmt.Errorf("--only: unknown workload %q (have %s)", w, strings.Join(workloads, ", "))
+		}
+		c.only[w] = true
+	}
+	return c, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "selectftp-bench:", err)
+		return 2
+	}
+	// Children inherit the limit: selectftpd needs 10,000+ descriptors.
+	if err := loadgen.RaiseFileLimit(); err != nil {
+		fmt.Fprintln(stderr, "selectftp-bench: raise the open-file limit:", err)
+	}
+	b, err := newBench(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "selectftp-bench:", err)
+		return 1
+	}
+	defer b.cleanup()
+	if err := b.prepare(); err != nil {
+		fmt.Fprintln(stderr, "selectftp-bench:", err)
+		return 1
+	}
+	b.runAll(ctx)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "selectftp-bench: interrupted")
+		return 130
+	}
+	var table strings.Builder
+	b.render(&table)
+	fmt.Fprint(stdout, table.String())
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(table.String()), 0o644); err != nil {
+			fmt.Fprintln(stderr, "selectftp-bench:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// bench is one run: its folders, servers and figures.
+type bench struct {
+	cfg                   config
+	log                   io.Writer
+	procs                 *procs
+	work, sfRoot, ftpRoot string
+	big, conc             string // the files, under work/files
+	fig                   figures
+	notes                 []string
+	started               time.Time
+}
+
+func newBench(cfg config, log io.Writer) (*bench, error) {
+	for _, p := range []string{"selectftpd", "selectftp-load"} {
+		if !isExec(filepath.Join(cfg.bin, p)) {
+			return nil, fmt.Errorf("no %s in %s (run make build)", p, cfg.bin)
+		}
+	}
+	work, err := os.MkdirTemp(cfg.dir, "selectftp-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{cfg: cfg, log: log, work: work, started: time.Now(),
+		sfRoot: filepath.Join(work, "selectftp"), ftpRoot: filepath.Join(work, "ftp"),
+		big: filepath.Join(work, "files", "big.bin"), conc: filepath.Join(work, "files", "conc.bin")}
+	b.procs = &procs{logDir: filepath.Join(work, "logs")}
+	return b, nil
+}
+
+// cleanup stops every server and removes the work folder.
+func (b *bench) cleanup() {
+	b.procs.stopAll()
+	os.RemoveAll(b.work)
+}
+
+// prepare makes the folders and the two files, linked into both roots.
+func (b *bench) prepare() error {
+	for _, d := range []string{b.sfRoot, b.ftpRoot, b.procs.logDir, filepath.Dir(b.big)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chown(b.ftpRoot, ftpUID, ftpUID); err != nil {
+		fmt.Fprintln(b.log, "bench: chown the FTP root:", err)
+	}
+	for _, f := range []struct {
+		path string
+		size int64
+	}{{b.big, b.cfg.size}, {b.conc, b.cfg.concSize}} {
+		if err := makeFile(f.path, f.size); err != nil {
+			return err
+		}
+		for _, root := range []string{b.sfRoot, b.ftpRoot} {
+			if err := os.Link(f.path, filepath.Join(root, filepath.Base(f.path))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// runAll runs the selected measurements; a failing one becomes a note.
+func (b *bench) runAll(ctx context.Context) {
+	w := b.cfg.only
+	transfers := w["download"] || w["upload"] || w["concurrent"]
+	phase := func(name string, f func(context.Context) error) {
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(b.log, "== %s\n", name)
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(b.log, "   failed: %v\n", err)
+			b.notes = append(b.notes, fmt.Sprintf("%s failed: %v", name, err))
+		}
+	}
+	if transfers || w["upper"] {
+		phase("transfers: Go TCP limit, pure-ftpd + curl, selectftpd with plugins", b.measureTransfers)
+	}
+	if w["upper"] {
+		phase("selectftpd --builtin upper", b.measureInproc)
+	}
+	if w["idle"] {
+		phase("idle connections, reactor", func(ctx context.Context) error { return b.measureIdle(ctx, "reactor") })
+		phase("idle connections, goroutine", func(ctx context.Context) error { return b.measureIdle(ctx, "goroutine") })
+	}
+}

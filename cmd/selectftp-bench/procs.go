@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/selectftp/selectftp/internal/client"
+)
+
+// child is a server the bench started.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+// procs owns the bench's servers, so they can all be stopped on any exit.
+type procs struct {
+	logDir string
+	mu     sync.Mutex
+	kids   []*child
+}
+
+// start runs argv in the background, its output to logDir/name.log.
+func (p *procs) start(name string, argv ...string) (*child, error) {
+	logf, err := os.Create(filepath.Join(p.logDir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = childAttr() // dies with the bench
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); logf.Close(); close(c.done) }()
+	p.mu.Lock()
+	p.kids = append(p.kids, c)
+	p.mu.Unlock()
+	return c, nil
+}
+
+// stop asks c to stop (SIGTERM), and kills it after 5 s.
+func (p *procs) stop(c *child) {
+	if c == nil {
+		return
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// stopAll stops every child still running.
+func (p *procs) stopAll() {
+	p.mu.Lock()
+	kids := p.kids
+	p.kids = nil
+	p.mu.Unlock()
+	for _, c := range kids {
+		p.stop(c)
+	}
+}
+
+// exited reports whether c has exited.
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startSelectftpd starts a selectftpd on a free loopback port and waits
+// until it answers "upper" (through its plugin, unless built in).
+func (b *bench) startSelectftpd(ctx context.Context, name string, extra ...string) (*child, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	argv := append([]string{filepath.Join(b.cfg.bin, "selectftpd"), "--listen", addr, "--root", b.sfRoot,
+		"--plugins", b.cfg.plugins, "--log-level", "warn"}, extra...)
+	c, err := b.procs.start(name, argv...)
+	if err != nil {
+		return nil, "", err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err = ping(ctx, addr)
+		if err == nil {
+			return c, addr, nil
+		}
+		if c.exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			b.procs.stop(c)
+			return nil, "", fmt.Errorf("%s did not come up (see %s.log): %v", name, filepath.Join(b.procs.logDir, name), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ping(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, client.WithHandshakeTimeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Command(ctx, "upper", []string{"ready"})
+	return err
+}
+
+// ensureTool finds a program, installing its Debian package when missing.
+func ensureTool(ctx context.Context, prog, pkg string) (string, error) {
+	if p, err := lookTool(prog); err == nil {
+		return p, nil
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s missing; apt-get install -y %s\n", prog, pkg)
+	install := func() error {
+		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-q", pkg)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("apt-get install %s: %v\n%s", pkg, err, out)
+		}
+		return nil
+	}
+	if err := install(); err != nil {
+		if out, uerr := exec.CommandContext(ctx, "apt-get", "update", "-q").CombinedOutput(); uerr != nil {
+			return "", fmt.Errorf("apt-get update: %v\n%s", uerr, out)
+		}
+		if err := install(); err != nil {
+			return "", err
+		}
+	}
+	return lookTool(prog)
+}
+
+// lookTool finds prog in $PATH or the sbin folders.
+func lookTool(prog string) (string, error) {
+	if p, err := exec.LookPath(prog); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p := filepath.Join(dir, prog); isExec(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found", prog)
+}
+
+func isExec(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// ftpUser is the throwaway virtual user pure-ftpd serves; its uid and gid
+// are nobody's.
+const (
+	ftpUser = "bench"
+	ftpUID  = 65534
+)
+
+// startFTP sets up a throwaway puredb with one virtual user chrooted to
+// b.ftpRoot and starts pure-ftpd in the foreground on a free loopback port
+// with a loopback passive range. It returns the base URL
+// ftp://user:password@127.0.0.1:PORT/.
+//
+// The password is hashed with SHA-512 crypt (openssl passwd -6): pure-pw's
+// own argon2id hash takes seconds to check, which would dominate every
+// curl run.
+func (b *bench) startFTP(ctx context.Context) (*child, string, error) {
+	ftpd, err := ensureTool(ctx, "pure-ftpd", "pure-ftpd")
+	if err != nil {
+		return nil, "", err
+	}
+	purepw, err := ensureTool(ctx, "pure-pw", "pure-ftpd")
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := ensureTool(ctx, "curl", "curl"); err != nil {
+		return nil, "", err
+	}
+	if _, err := ensureTool(ctx, "openssl", "openssl"); err != nil {
+		return nil, "", err
+	}
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	pass, salt := hex.EncodeToString(rnd[:8]), hex.EncodeToString(rnd[8:])
+	hash, err := exec.CommandContext(ctx, "openssl", "passwd", "-6", "-salt", salt, pass).Output()
+	if err != nil {
+		return nil, "", fmt.Errorf("openssl passwd: %w", err)
+	}
+	passwd := filepath.Join(b.work, "ftp.passwd")
+	pdb := filepath.Join(b.work, "ftp.pdb")
+	line := fmt.Sprintf("%s:%s:%d:%d::%s/./::::::::::::\n", ftpUser, strings.TrimSpace(string(hash)), ftpUID, ftpUID, b.ftpRoot)
+	if err := os.WriteFile(passwd, []byte(line), 0o600); err != nil {
+		return nil, "", err
+	}
+	if out, err := exec.CommandContext(ctx, purepw, "mkdb", pdb, "-f", passwd).CombinedOutput(); err != nil {
+		return nil, "", fmt.Errorf("pure-pw mkdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	// Passive ports below the ephemeral range. pure-ftpd caps its clients
+	// at half the passive ports, so 400 ports allow 200 clients.
+	pasv := 20000 + int(rnd[0])<<5
+	c, err := b.procs.start("pure-ftpd", ftpd,
+		"-S", fmt.Sprintf("127.0.0.1,%d", port), // bind
+		"-l", "puredb:"+pdb, "-E", "-A", "-H", // virtual users only, chroot, no DNS
+		"-f", "none", // no syslog
+		"-c", "200", "-C", "200", // room for 64 concurrent sessions (all from 127.0.0.1)
+		"-p", fmt.Sprintf("%d:%d", pasv, pasv+399), "-P", "127.0.0.1",
+		"-g", filepath.Join(b.work, "pure-ftpd.pid"))
+	if err != nil {
+		return nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err = banner(addr); err == nil {
+			return c, fmt.Sprintf("ftp://%s:%s@%s/", ftpUser, pass, addr), nil
+		}
+		if c.exited() || time.Now().After(deadline) {
+			b.procs.stop(c)
+			return nil, "", fmt.Errorf("pure-ftpd did not come up (see pure-ftpd.log): %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// banner checks that an FTP server greets with 220.
+func banner(addr string) error {
+	nc, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(nc).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "220") {
+		return fmt.Errorf("unexpected greeting %q", line)
+	}
+	return nil
+}
+
+// curlTimes is what curl's --write-out reports about one transfer.
+type curlTimes struct {
+	pretransfer, total float64 // seconds
+	bytes              int64   // downloaded or uploaded
+}
+
+// curlFormat makes curl print the fields parseCurl reads.
+const curlFormat = "%{time_pretransfer} %{time_total} %{size_download} %{size_upload}\n"
+
+// parseCurl reads curl's --write-out line made by curlFormat.
+func parseCurl(out string) (curlTimes, error) {
+	f := strings.Fields(out)
+	if len(f) < 4 {
+		return curlTimes{}, fmt.Errorf("curl printed %q", out)
+	}
+	var t curlTimes
+	var err error
+	var down, up int64
+	if t.pretransfer, err = strconv.ParseFloat(f[0], 64); err == nil {
+		if t.total, err = strconv.ParseFloat(f[1], 64); err == nil {
+			if down, err = strconv.ParseInt(f[2], 10, 64); err == nil {
+				up, err = strconv.ParseInt(f[3], 10, 64)
+			}
+		}
+	}
+	if err != nil {
+		return curlTimes{}, fmt.Errorf("curl printed %q: %w", out, err)
+	}
+	t.bytes = max(down, up)
+	return t, nil
+}
+
+// curl runs one transfer: a download of url to /dev/null, or an upload of
+// upload to url.
+func curl(ctx context.Context, url, upload string) *exec.Cmd {
+	args := []string{"-sS", "-w", curlFormat}
+	if upload == "" {
+		args = append(args, "-o", "/dev/null", url)
+	} else {
+		args = append(args, "-T", upload, url)
+	}
+	return exec.CommandContext(ctx, "curl", args...)
+}
+
+// runCurl runs one curl transfer and checks its size.
+func runCurl(ctx context.Context, url, upload string, want int64) (curlTimes, error) {
+	var stderr strings.Builder
+	cmd := curl(ctx, url, upload)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return curlTimes{}, fmt.Errorf("curl: %v: %s", err, stderr.String())
+	}
+	t, err := parseCurl(string(out))
+	if err == nil && t.bytes != want {
+		err = fmt.Errorf("curl moved %d bytes, want %d", t.bytes, want)
+	}
+	return t, err
+}

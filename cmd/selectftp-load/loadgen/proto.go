@@ -1,0 +1,157 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/selectftp/selectftp/internal/wire"
+)
+
+// helloTimeout bounds a dial and its Hello exchange.
+const helloTimeout = 10 * time.Second
+
+// conn is a bare protocol connection, lighter than internal/client's Conn:
+// no goroutine per request and buffers sized for the workload, so the load
+// generator spends as little CPU and memory as it can beside the server.
+type conn struct {
+	nc  net.Conn
+	r   io.Reader // nc, or a bufio.Reader over it
+	hdr [wire.HeaderLen]byte
+}
+
+// dial connects and completes the Hello exchange. bufSize > 0 buffers reads
+// (bufio reads straight into a caller's buffer at least that large, so
+// large body reads stay single syscalls); 0 reads the socket directly,
+// which costs the least memory per connection.
+func dial(ctx context.Context, addr string, bufSize int) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{nc: nc, r: nc}
+	if bufSize > 0 {
+		c.r = bufio.NewReaderSize(nc, bufSize)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	if err := c.hello(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+var helloFrame = mustMarshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+
+func mustMarshal(t wire.Type, msg any) []byte {
+	b, err := wire.Marshal(t, msg)
+	if err != nil {
+		panic(err) // only fixed, valid messages come here
+	}
+	return b
+}
+
+func (c *conn) hello() error {
+	if _, err := c.nc.Write(helloFrame); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	t, _, p, err := c.next()
+	if err != nil {
+		return fmt.Errorf("read hello: %w", err)
+	}
+	switch t {
+	case wire.TypeHello:
+		return nil
+	case wire.TypeStatus:
+		var st wire.Status
+		wire.Unmarshal(t, p, &st)
+		return fmt.Errorf("server refused the connection: %s %s", st.Code, st.Message)
+	}
+	return fmt.Errorf("protocol error: %v frame instead of hello", t)
+}
+
+// next reads a frame header and, for a control frame, its payload. A Data
+// frame's n payload bytes are left for the caller to read from c.r.
+func (c *conn) next() (t wire.Type, n uint32, payload []byte, err error) {
+	if _, err := io.ReadFull(c.r, c.hdr[:]); err != nil {
+		return 0, 0, nil, err
+	}
+	h, err := wire.ParseHeader(c.hdr[:], wire.DefaultMaxControl)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if h.Type.Control() {
+		payload = make([]byte, h.Len)
+		if _, err := io.ReadFull(c.r, payload); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	return h.Type, h.Len, payload, nil
+}
+
+// requestFrames encodes a request with an empty body: Q then E.
+func requestFrames(req wire.Request) ([]byte, error) {
+	q, err := wire.Marshal(wire.TypeRequest, req)
+	if err != nil {
+		return nil, err
+	}
+	return wire.AppendHeader(q, wire.TypeEnd, 0), nil
+}
+
+// response reads one response (R, D..., S), reading Data payloads into buf
+// (reused, so its size sets the read size) and throwing them away. It
+// returns the body bytes, the size the metadata announced (-1 if none) and
+// the Status as an error.
+func (c *conn) response(buf []byte) (body, announced int64, err error) {
+	announced = -1
+	for {
+		t, n, p, err := c.next()
+		if err != nil {
+			return body, announced, fmt.Errorf("read response: %w", err)
+		}
+		switch t {
+		case wire.TypeResponse:
+			var r wire.Response
+			if wire.Unmarshal(t, p, &r) == nil {
+				if f, ok := r.Meta["size"].(float64); ok {
+					announced = int64(f)
+				}
+			}
+		case wire.TypeData:
+			for left := int64(n); left > 0; {
+				k, err := io.ReadFull(c.r, buf[:min(int64(len(buf)), left)])
+				body += int64(k)
+				left -= int64(k)
+				if err != nil {
+					return body, announced, fmt.Errorf("read body: %w", err)
+				}
+			}
+		case wire.TypeStatus:
+			var st wire.Status
+			if err := wire.Unmarshal(t, p, &st); err != nil {
+				return body, announced, err
+			}
+			return body, announced, st.Err()
+		default:
+			return body, announced, fmt.Errorf("protocol error: unexpected %v frame", t)
+		}
+	}
+}
+
+// command sends a prepared Q+E and reads the response.
+func (c *conn) command(frames, buf []byte) error {
+	if _, err := c.nc.Write(frames); err != nil {
+		return err
+	}
+	_, _, err := c.response(buf)
+	return err
+}
