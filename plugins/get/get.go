@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -29,8 +30,12 @@ Examples:
   get reports/2024/summary.pdf
 `
 
-// get serves the "get" verb. It holds no state, so concurrent Run calls are
-// safe.
+// digests remembers files' SHA-256 across requests (and, on the files,
+// across restarts), so a file is read once to be hashed, not per download.
+var digests = digest.NewCache(8192)
+
+// get serves the "get" verb. Its only state is the digest cache, which is
+// safe for concurrent Run calls.
 type get struct{}
 
 // New returns the "get" command, to serve as a plugin (see plugin/) or to
@@ -85,18 +90,27 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		return err
 	}
 
-	h := sha256.New()
-	size, err := io.Copy(h, ctxReader{ctx, f})
-	if err != nil {
-		return err
+	size := fi.Size()
+	sum, ok := digests.Lookup(f, fi)
+	if !ok {
+		// Unknown content: hash it once, and remember the digest while
+		// the file stays as it is.
+		h := sha256.New()
+		if size, err = io.Copy(h, ctxReader{ctx, f}); err != nil {
+			return err
+		}
+		sum = h.Sum(nil)
+		if after, err := f.Stat(); err == nil && after.Size() == size && after.ModTime().Equal(fi.ModTime()) {
+			digests.Record(f, fi, sum)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
 	}
 	if err := w.SetMeta("size", size); err != nil {
 		return err
 	}
-	if err := w.SetMeta("sha256", hex.EncodeToString(h.Sum(nil))); err != nil {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if err := w.SetMeta("sha256", hex.EncodeToString(sum)); err != nil {
 		return err
 	}
 	// io.CopyN is io.Copy of a LimitedReader: the writer's ReadFrom sees

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -246,6 +247,9 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	if string(got) != string(u.sum) {
 		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
 	}
+	if fi, err := f.Stat(); err == nil {
+		digests.Record(f, fi, got) // get will not need to read it to hash it
+	}
 	if err := f.Sync(); err != nil {
 		return err
 	}
@@ -305,6 +309,9 @@ func syncDir(root *os.Root, dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// digests records the digest of each stored file for get.
+var digests = digest.NewCache(1024)
 
 // hashFile hashes what was stored, when the body did not come through the
 // path that hashes on the way.

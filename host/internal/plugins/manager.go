@@ -40,9 +40,13 @@ type Manager struct {
 	cfg     Config
 	mu      sync.Mutex // serialises scans and guards procs
 	procs   map[string]*proc
-	stop    chan struct{}
-	stopped bool
-	wg      sync.WaitGroup
+	refused map[string]fileID // binaries that failed: not retried until they change
+	// unsafe files already warned about, so each rescan does not repeat it
+	unsafe     map[string]fileID
+	unsafeMode map[string]os.FileMode
+	stop       chan struct{}
+	stopped    bool
+	wg         sync.WaitGroup
 }
 
 // New returns a manager; nothing starts until Scan.
@@ -53,7 +57,8 @@ func New(cfg Config) *Manager {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	return &Manager{cfg: cfg, procs: map[string]*proc{}, stop: make(chan struct{})}
+	return &Manager{cfg: cfg, procs: map[string]*proc{}, refused: map[string]fileID{},
+		unsafe: map[string]fileID{}, unsafeMode: map[string]os.FileMode{}, stop: make(chan struct{})}
 }
 
 // fileID tells whether a plugin file was replaced since it was started.
@@ -82,9 +87,19 @@ func (m *Manager) Scan(ctx context.Context) {
 		}
 	}
 	paths := make([]string, 0, len(found))
-	for path := range found {
-		if _, ok := m.procs[path]; !ok {
-			paths = append(paths, path)
+	for path, id := range found {
+		if _, ok := m.procs[path]; ok {
+			continue
+		}
+		if old, ok := m.refused[path]; ok && old == id {
+			continue // said once already; retried when the file changes
+		}
+		delete(m.refused, path)
+		paths = append(paths, path)
+	}
+	for path := range m.refused {
+		if _, ok := found[path]; !ok {
+			delete(m.refused, path)
 		}
 	}
 	sort.Strings(paths) // a duplicate verb loses to the file that sorts first
@@ -92,10 +107,12 @@ func (m *Manager) Scan(ctx context.Context) {
 		p := &proc{m: m, path: path, id: found[path], log: m.cfg.Logger.Named(filepath.Base(path))}
 		if err := p.start(ctx); err != nil {
 			m.cfg.Logger.Error("plugin failed to start; skipping it", "path", path, "error", err)
+			m.refused[path] = found[path]
 			continue
 		}
 		if err := m.cfg.Register(p, path); err != nil {
 			m.cfg.Logger.Error("plugin skipped", "path", path, "error", err)
+			m.refused[path] = found[path]
 			p.kill()
 			continue
 		}
@@ -126,9 +143,13 @@ func (m *Manager) discover() map[string]fileID {
 			continue // settings files, READMEs, folders
 		}
 		if err := checkSafe(path, fi); err != nil {
-			m.cfg.Logger.Warn("plugin refused", "path", path, "reason", err)
+			if id := identify(fi); m.unsafe[path] != id || fi.Mode() != m.unsafeMode[path] {
+				m.cfg.Logger.Warn("plugin refused", "path", path, "reason", err)
+				m.unsafe[path], m.unsafeMode[path] = id, fi.Mode()
+			}
 			continue
 		}
+		delete(m.unsafe, path)
 		found[path] = identify(fi)
 	}
 	return found

@@ -1,0 +1,36 @@
+package digest
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+func getAttr(f *os.File) (string, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 160)
+	var n int
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { n, gerr = unix.Fgetxattr(int(fd), attr, buf) }); err != nil {
+		return "", err
+	}
+	if gerr != nil {
+		return "", gerr
+	}
+	return string(buf[:n]), nil
+}
+
+func setAttr(f *os.File, v string) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Fsetxattr(int(fd), attr, []byte(v), 0) }); err != nil {
+		return err
+	}
+	return serr
+}
