@@ -215,7 +215,7 @@ func (s *Server) start(ln net.Listener) error {
 }
 
 func (s *Server) startEngine(ln net.Listener) error {
-	opts := netpoll.Options{OnAcceptError: func(err error) {
+	opts := netpoll.Options{ReadBuffer: 256 << 10, OnAcceptError: func(err error) {
 		go s.logger().Warn("accept failed; retrying", "error", err)
 	}}
 	_, isTCP := ln.(*net.TCPListener)

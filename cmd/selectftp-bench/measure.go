@@ -67,7 +67,16 @@ type contender struct {
 
 // rounds runs every contender once per round, cfg.reps rounds, so a
 // change in the machine's background load hits them all alike.
+//
+// One warm-up run of each comes first and is not counted: it fills the page
+// cache, and it lets selectftp's get learn the digest of a file it did not
+// store itself (a file uploaded through put never needs this).
 func (b *bench) rounds(cs ...*contender) error {
+	for _, c := range cs {
+		if _, err := c.run(-1); err != nil {
+			return fmt.Errorf("%s (warm-up): %w", c.label, err)
+		}
+	}
 	for i := range b.cfg.reps {
 		for _, c := range cs {
 			v, err := c.run(i)

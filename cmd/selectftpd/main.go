@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ func run(args []string, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
 	builtin := fs.String("builtin", "", "comma-separated `verbs` to serve in-process instead of from plugins (get,helps,put,upper)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +116,18 @@ func run(args []string, stderr io.Writer) int {
 		srv.Logger.Warn("cannot raise the open-file limit", "error", err)
 	} else if n > 0 && uint64(srv.MaxConns)+64 > n {
 		srv.Logger.Warn("the open-file limit is below --max-conns", "limit", n, "max_conns", srv.MaxConns)
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
 	sigs := make(chan os.Signal, 2)
