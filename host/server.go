@@ -15,6 +15,7 @@ import (
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/host/internal/plugins"
+	"github.com/selectftp/selectftp/internal/workers"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -89,6 +90,7 @@ type Server struct {
 	serving  bool
 	done     chan struct{} // closed when the last session ends after Shutdown
 	nextID   atomic.Uint64
+	workers  *workers.Pool // runs requests
 }
 
 // New returns a Server with selectftpd's defaults: DefaultAddr,
@@ -198,6 +200,7 @@ func (s *Server) start(ln net.Listener) error {
 		return err
 	}
 	s.sessions = map[*session]struct{}{}
+	s.workers = workers.New(10 * time.Second)
 	s.listener = ln
 	s.serving = true
 	if s.PluginDir != "" {

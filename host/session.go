@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/internal/wire"
 	"github.com/selectftp/selectftp/sdk"
@@ -83,6 +85,7 @@ type session struct {
 
 	// Loop-only state.
 	parser wire.Parser
+	log    hclog.Logger // see logger
 
 	// Shared with the request goroutine and the timers.
 	mu         sync.Mutex
@@ -93,6 +96,15 @@ type session struct {
 	finishing  bool // a request's status is being queued
 	lastActive atomic.Int64
 	frameStart atomic.Int64 // when the pending partial frame began; 0: none
+}
+
+// logger is the session's logger, made on first use: most connections
+// never need one, and making it per request showed in profiles.
+func (ss *session) logger() hclog.Logger {
+	if ss.log == nil {
+		ss.log = ss.srv.logger().With("session", ss.id)
+	}
+	return ss.log
 }
 
 func (ss *session) touch() { ss.lastActive.Store(time.Now().UnixNano()) }
@@ -265,10 +277,10 @@ func (ss *session) request(payload []byte) {
 	ss.mu.Unlock()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
-		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.srv.logger().With("session", ss.id),
+		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
 	}
-	go ss.run(ctx, req, body)
+	ss.srv.workers.Go(func() { ss.run(ctx, req, body) })
 }
 
 func (ss *session) status(st wire.Status) {

@@ -10,12 +10,14 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/internal/workers"
 )
 
 // server is the plugin side of the RPC: it turns one Run stream into a
@@ -30,6 +32,9 @@ type server struct {
 }
 
 type runStream = grpc.BidiStreamingServer[pb.RunInput, pb.RunOutput]
+
+// requests runs commands on goroutines that keep their grown stacks.
+var requests = workers.New(10 * time.Second)
 
 func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.Description, error) {
 	d := s.cmd.Describe()
@@ -65,16 +70,75 @@ func (s *server) root(path string) (*os.Root, error) {
 	return r, nil
 }
 
+// Run serves requests on one stream, one at a time: the host keeps streams
+// open and reuses them, since opening a gRPC stream costs more than a small
+// request. This goroutine receives; each request runs on its own.
 func (s *server) Run(stream runStream) error {
-	first, err := stream.Recv()
-	if err != nil {
-		return err
+	sendMu := new(sync.Mutex) // one sender at a time on the stream
+	var cur *exchange
+	for {
+		in, err := stream.Recv()
+		if err != nil {
+			if cur != nil {
+				cur.fail(err)
+			}
+			if err == io.EOF {
+				return nil // the host is done with this stream
+			}
+			return err
+		}
+		switch m := in.Msg.(type) {
+		case *pb.RunInput_Header:
+			// The host sends a header only after the last status.
+			cur = s.start(stream, sendMu, m.Header)
+		case *pb.RunInput_Data:
+			if cur != nil {
+				cur.data(m.Data)
+			}
+		case *pb.RunInput_Eof:
+			if cur != nil {
+				cur.bodyW.Close()
+			}
+		case *pb.RunInput_HostReply:
+			if cur != nil {
+				cur.host.deliver(m.HostReply)
+			}
+		case *pb.RunInput_BodyDone:
+			if cur != nil {
+				cur.body.deliver(m.BodyDone)
+			}
+		}
 	}
-	h := first.GetHeader()
-	if h == nil {
-		return errors.New("sdk: run stream did not start with a header")
+}
+
+// exchange is one request on a stream, as the receiving goroutine sees it.
+type exchange struct {
+	bodyW    *io.PipeWriter
+	bodyOpen bool
+	host     *remoteHost
+	body     *body
+}
+
+func (x *exchange) data(p []byte) {
+	if x.bodyOpen {
+		if _, err := x.bodyW.Write(p); err != nil {
+			x.bodyOpen = false // the command is done reading; drop the rest
+		}
 	}
-	out := &streamWriter{stream: stream, tokens: &s.tokens}
+}
+
+func (x *exchange) fail(err error) {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	x.bodyW.CloseWithError(err)
+	x.host.fail(err)
+	x.body.fail(err)
+}
+
+// start begins serving the request h on its own goroutine.
+func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *exchange {
+	out := &streamWriter{mu: sendMu, stream: stream, tokens: &s.tokens}
 	if h.Files {
 		out.fds = s.fds
 	}
@@ -82,20 +146,26 @@ func (s *server) Run(stream runStream) error {
 		Verb: h.Verb, Args: h.Args, Log: s.log.With("session", h.SessionId),
 		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr,
 	}
-	runErr := s.prepare(req, h)
 	pipe, bodyW := io.Pipe()
-	b := &body{pipe: pipe, out: out, fds: out.fds, tokens: &s.tokens, done: make(chan *pb.BodyDone, 1)}
-	host := &remoteHost{out: out, calls: map[uint64]chan *pb.HostReply{}}
-	req.Body, req.Host = b, host
-	go receive(stream, bodyW, host, b)
+	x := &exchange{
+		bodyW: bodyW, bodyOpen: true,
+		host: &remoteHost{out: out, calls: map[uint64]chan *pb.HostReply{}},
+		body: &body{pipe: pipe, out: out, fds: out.fds, tokens: &s.tokens, done: make(chan *pb.BodyDone, 1)},
+	}
+	req.Body, req.Host = x.body, x.host
+	requests.Go(func() { s.serve(stream.Context(), req, h, out, pipe) })
+	return x
+}
+
+func (s *server) serve(ctx context.Context, req *Request, h *pb.RunHeader, out *streamWriter, pipe *io.PipeReader) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := s.prepare(req, h)
 	if runErr == nil {
-		runErr = s.call(stream.Context(), req, out)
+		runErr = s.call(ctx, req, out)
 	}
 	// A command that stops reading early must not block the receiver.
 	pipe.CloseWithError(errors.New("sdk: request finished"))
-	if err := out.flushMeta(); err != nil {
-		return err
-	}
 	code, msg := CodeOf(runErr), ""
 	if runErr != nil {
 		msg = MessageOf(runErr)
@@ -103,7 +173,7 @@ func (s *server) Run(stream runStream) error {
 			req.Log.Error("command failed", "error", runErr)
 		}
 	}
-	return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Status{Status: &pb.Status{Code: string(code), Message: msg}}})
+	out.finish(code, msg) // an error here is a broken stream the host sees too
 }
 
 func (s *server) prepare(req *Request, h *pb.RunHeader) error {
@@ -134,54 +204,32 @@ func (s *server) call(ctx context.Context, req *Request, w ResponseWriter) (err 
 	return s.cmd.Run(ctx, req, w)
 }
 
-// receive feeds the body pipe and answers host calls until the host closes
-// its side of the stream.
-func receive(stream runStream, body *io.PipeWriter, host *remoteHost, b *body) {
-	bodyOpen := true
-	for {
-		in, err := stream.Recv()
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			body.CloseWithError(err)
-			host.fail(err)
-			b.fail(err)
-			return
-		}
-		switch m := in.Msg.(type) {
-		case *pb.RunInput_Data:
-			if bodyOpen {
-				if _, err := body.Write(m.Data); err != nil {
-					bodyOpen = false // the command is done reading; drain
-				}
-			}
-		case *pb.RunInput_Eof:
-			body.Close()
-			bodyOpen = false
-		case *pb.RunInput_HostReply:
-			host.deliver(m.HostReply)
-		case *pb.RunInput_BodyDone:
-			b.deliver(m.BodyDone)
-		}
-	}
-}
-
 // streamWriter is the ResponseWriter of a plugin: metadata first, then data
-// in chunks below the gRPC message limit.
+// in chunks below the gRPC message limit. A small answer is held back
+// briefly so that it travels inside the status message: one gRPC message
+// per request instead of three.
 type streamWriter struct {
-	mu       sync.Mutex // Send is not safe for concurrent use
+	mu       *sync.Mutex // Send is not safe for concurrent use; shared per stream
 	stream   runStream
 	meta     map[string]any
-	metaSent bool
+	wrote    bool   // the body started: metadata is final
+	metaSent bool   // metadata (or its absence) went out
+	held     []byte // small output not sent yet
+	timer    *time.Timer
+	done     bool           // the status went out
 	fds      *fdpass.Sender // nil: files stream through gRPC
 	tokens   *atomic.Uint64
 }
 
+const (
+	holdBytes = 32 << 10             // output held back to ride with the status
+	holdTime  = 5 * time.Millisecond // then it goes anyway, for streaming commands
+)
+
 func (w *streamWriter) SetMeta(key string, value any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.metaSent {
+	if w.wrote || w.metaSent {
 		return errors.New("sdk: SetMeta after the body started")
 	}
 	if w.meta == nil {
@@ -191,25 +239,62 @@ func (w *streamWriter) SetMeta(key string, value any) error {
 	return nil
 }
 
-func (w *streamWriter) flushMeta() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.flushMetaLocked()
-}
-
-func (w *streamWriter) flushMetaLocked() error {
-	if w.metaSent {
-		return nil
-	}
-	w.metaSent = true
+func (w *streamWriter) metaJSON() ([]byte, error) {
 	if len(w.meta) == 0 {
-		return nil
+		return nil, nil
 	}
 	p, err := json.Marshal(w.meta)
 	if err != nil {
-		return fmt.Errorf("sdk: encode response metadata: %w", err)
+		return nil, fmt.Errorf("sdk: encode response metadata: %w", err)
 	}
-	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_MetaJson{MetaJson: p}})
+	return p, nil
+}
+
+// flushLocked sends the metadata and held output.
+func (w *streamWriter) flushLocked() error {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	if !w.metaSent {
+		w.metaSent = true
+		p, err := w.metaJSON()
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			if err := w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_MetaJson{MetaJson: p}}); err != nil {
+				return err
+			}
+		}
+	}
+	if len(w.held) > 0 {
+		held := w.held
+		w.held = nil
+		return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_Data{Data: held}})
+	}
+	return nil
+}
+
+// finish sends the status, with whatever is still held.
+func (w *streamWriter) finish(code Code, msg string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	st := &pb.Status{Code: string(code), Message: msg, Tail: w.held}
+	if !w.metaSent {
+		w.metaSent = true
+		p, err := w.metaJSON()
+		if err != nil {
+			st.Code, st.Message = string(CodeInternal), err.Error()
+		}
+		st.MetaJson = p
+	}
+	w.held, w.done = nil, true
+	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_Status{Status: st}})
 }
 
 func (w *streamWriter) send(m *pb.RunOutput) error {
@@ -221,7 +306,24 @@ func (w *streamWriter) send(m *pb.RunOutput) error {
 func (w *streamWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.flushMetaLocked(); err != nil {
+	if w.done {
+		return 0, errors.New("sdk: Write after the request finished")
+	}
+	w.wrote = true
+	if !w.metaSent && len(w.held)+len(p) <= holdBytes {
+		w.held = append(w.held, p...)
+		if w.timer == nil {
+			w.timer = time.AfterFunc(holdTime, func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				if !w.done {
+					w.flushLocked() // an error shows on the next Write or the status
+				}
+			})
+		}
+		return len(p), nil
+	}
+	if err := w.flushLocked(); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -267,7 +369,8 @@ func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *streamWriter) sendFile(f *os.File, off, n int64, consume func()) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.flushMetaLocked(); err != nil {
+	w.wrote = true
+	if err := w.flushLocked(); err != nil {
 		return 0, err
 	}
 	token := w.tokens.Add(1)

@@ -922,8 +922,12 @@ func (x *HostCall) GetMethod() string {
 type Status struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "ok" or an error code from docs/PROTOCOL.md.
-	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Code    string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Response metadata and the last body bytes, when they were still
+	// buffered: a small answer then takes one message instead of three.
+	MetaJson      []byte `protobuf:"bytes,3,opt,name=meta_json,json=metaJson,proto3" json:"meta_json,omitempty"`
+	Tail          []byte `protobuf:"bytes,4,opt,name=tail,proto3" json:"tail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -970,6 +974,20 @@ func (x *Status) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Status) GetMetaJson() []byte {
+	if x != nil {
+		return x.MetaJson
+	}
+	return nil
+}
+
+func (x *Status) GetTail() []byte {
+	if x != nil {
+		return x.Tail
+	}
+	return nil
 }
 
 var File_command_proto protoreflect.FileDescriptor
@@ -1036,10 +1054,12 @@ const file_command_proto_rawDesc = "" +
 	"\x04over\x18\x06 \x01(\bR\x04over\"2\n" +
 	"\bHostCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
-	"\x06method\x18\x02 \x01(\tR\x06method\"6\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\"g\n" +
 	"\x06Status\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage2\x83\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1b\n" +
+	"\tmeta_json\x18\x03 \x01(\fR\bmetaJson\x12\x12\n" +
+	"\x04tail\x18\x04 \x01(\fR\x04tail2\x83\x02\n" +
 	"\aCommand\x12R\n" +
 	"\bDescribe\x12$.selectftp.plugin.v1.DescribeRequest\x1a .selectftp.plugin.v1.Description\x12Z\n" +
 	"\tConfigure\x12%.selectftp.plugin.v1.ConfigureRequest\x1a&.selectftp.plugin.v1.ConfigureResponse\x12H\n" +

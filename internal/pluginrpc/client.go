@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -56,6 +57,9 @@ type Remote struct {
 	client pb.CommandClient
 	desc   sdk.Description
 	files  *fdpass.Receiver
+
+	mu   sync.Mutex
+	idle []*pooled // open streams between requests
 }
 
 // Load asks the plugin for its description.
@@ -86,15 +90,26 @@ func (r *Remote) Configure(ctx context.Context, settings map[string]any) error {
 // Describe returns the description loaded by Load.
 func (r *Remote) Describe() sdk.Description { return r.desc }
 
-// Run forwards one request to the plugin and its output back to w.
+// Run forwards one request to the plugin and its output back to w. It runs
+// on a stream from the pool when one is idle: opening a gRPC stream costs
+// more than a small request.
 func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // also stops the body pump when the plugin answers early
-	stream, err := r.client.Run(ctx)
+	ps, err := r.acquire()
 	if err != nil {
 		return r.lost(ctx, err)
 	}
-	s := &sender{stream: stream}
+	// Cancelling the request ends its stream: the plugin sees it as a
+	// cancelled context, and the stream is not reused.
+	stop := context.AfterFunc(ctx, ps.cancel)
+	reusable := false
+	defer func() {
+		if stop() && reusable {
+			r.release(ps)
+		} else {
+			ps.cancel()
+		}
+	}()
+	s := ps.s
 	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
 		Files: r.files != nil}
 	if req.Root != nil {
@@ -108,9 +123,16 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 	if err := s.send(&pb.RunInput{Msg: &pb.RunInput_Header{Header: h}}); err != nil {
 		return r.lost(ctx, err)
 	}
-	pumping := false // the body streams only once the plugin asks
+	var (
+		pumping bool          // the body streams only once the plugin asks
+		bodyOut chan struct{} // closed when the body pump or writer is done
+	)
+	startBody := func(f func()) {
+		pumping, bodyOut = true, make(chan struct{})
+		go func() { defer close(bodyOut); f() }()
+	}
 	for {
-		out, err := stream.Recv()
+		out, err := ps.stream.Recv()
 		if err != nil {
 			if berr := s.bodyErr(); berr != nil {
 				return bodyFailed(berr)
@@ -119,25 +141,19 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		}
 		switch m := out.Msg.(type) {
 		case *pb.RunOutput_MetaJson:
-			var meta map[string]any
-			if err := json.Unmarshal(m.MetaJson, &meta); err != nil {
-				return sdk.Errorf(sdk.CodeInternal, "plugin %s sent invalid metadata", r.name)
-			}
-			for k, v := range meta {
-				if err := w.SetMeta(k, v); err != nil {
-					return err
-				}
+			if err := r.setMeta(w, m.MetaJson); err != nil {
+				return err
 			}
 		case *pb.RunOutput_Data:
 			if _, err := w.Write(m.Data); err != nil {
 				return err
 			}
 		case *pb.RunOutput_HostCall:
-			go s.answer(ctx, req.Host, m.HostCall)
+			s.answering.Add(1)
+			go func() { defer s.answering.Add(-1); s.answer(ctx, req.Host, m.HostCall) }()
 		case *pb.RunOutput_WantBody:
 			if !pumping {
-				pumping = true
-				go s.pump(req.Body, cancel)
+				startBody(func() { s.pump(req.Body, ps.cancel) })
 			}
 		case *pb.RunOutput_SendFile:
 			if err := r.sendFile(w, m.SendFile); err != nil {
@@ -149,19 +165,105 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 					Code: string(sdk.CodeInternal), Message: "the body is already streaming"}}})
 				break
 			}
-			pumping = true
 			// Off this loop, so a plugin that dies meanwhile is noticed
 			// at once and the upload stops (the session ends the body).
-			go func(m *pb.BodyToFile) {
-				done := r.bodyToFile(req.Body, m)
+			startBody(func() {
+				done := r.bodyToFile(req.Body, m.BodyToFile)
 				s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: done}})
-			}(m.BodyToFile)
+			})
 		case *pb.RunOutput_Status:
+			// Reuse the stream only if nothing of this request can still
+			// write to it.
+			reusable = s.answering.Load() == 0 && (!pumping || closed(bodyOut))
+			if err := r.tail(w, m.Status); err != nil {
+				return err
+			}
 			if m.Status.Code == string(sdk.CodeOK) {
 				return nil
 			}
 			return &sdk.Error{Code: sdk.Code(m.Status.Code), Message: m.Status.Message}
 		}
+	}
+}
+
+func (r *Remote) setMeta(w sdk.ResponseWriter, p []byte) error {
+	var meta map[string]any
+	if err := json.Unmarshal(p, &meta); err != nil {
+		return sdk.Errorf(sdk.CodeInternal, "plugin %s sent invalid metadata", r.name)
+	}
+	for k, v := range meta {
+		if err := w.SetMeta(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tail delivers what a status carries: metadata and output held back to
+// travel with it.
+func (r *Remote) tail(w sdk.ResponseWriter, st *pb.Status) error {
+	if len(st.MetaJson) > 0 {
+		if err := r.setMeta(w, st.MetaJson); err != nil {
+			return err
+		}
+	}
+	if len(st.Tail) > 0 {
+		if _, err := w.Write(st.Tail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// pooled is an open Run stream, idle between requests.
+type pooled struct {
+	stream grpc.BidiStreamingClient[pb.RunInput, pb.RunOutput]
+	s      *sender
+	cancel context.CancelFunc
+}
+
+// maxIdleStreams bounds the pool; more concurrent requests open more
+// streams, and those beyond it close after their request.
+const maxIdleStreams = 64
+
+func (r *Remote) acquire() (*pooled, error) {
+	r.mu.Lock()
+	if n := len(r.idle); n > 0 {
+		ps := r.idle[n-1]
+		r.idle = r.idle[:n-1]
+		r.mu.Unlock()
+		ps.s.reset()
+		return ps, nil
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := r.client.Run(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &pooled{stream: stream, s: &sender{stream: stream}, cancel: cancel}, nil
+}
+
+func (r *Remote) release(ps *pooled) {
+	r.mu.Lock()
+	if len(r.idle) < maxIdleStreams {
+		r.idle = append(r.idle, ps)
+		ps = nil
+	}
+	r.mu.Unlock()
+	if ps != nil {
+		ps.stream.CloseSend() // the plugin's Run returns
+		ps.cancel()
 	}
 }
 
@@ -190,9 +292,17 @@ func bodyFailed(err error) error {
 // sender serialises Sends: the body pump and host-call answers share the
 // stream.
 type sender struct {
-	mu     sync.Mutex
-	stream grpc.BidiStreamingClient[pb.RunInput, pb.RunOutput]
-	failed error // the body's read error, under mu
+	mu        sync.Mutex
+	stream    grpc.BidiStreamingClient[pb.RunInput, pb.RunOutput]
+	failed    error        // the body's read error, under mu
+	answering atomic.Int32 // host calls being answered
+}
+
+// reset readies a pooled stream's sender for its next request.
+func (s *sender) reset() {
+	s.mu.Lock()
+	s.failed = nil
+	s.mu.Unlock()
 }
 
 func (s *sender) bodyErr() error {
