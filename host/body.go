@@ -196,11 +196,23 @@ func (p *bodyPipe) drain(write func([]byte) error, limit int64) (n int64, over b
 // WriteBodyTo writes the rest of the body into f at off, hashing it: the
 // plugin upload path (see pluginrpc.BodyFileWriter).
 func (p *bodyPipe) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
+	// Hash and write each piece at once, on two cores: the hash is the
+	// slowest step of an upload.
 	h := sha256.New()
+	hashed := make(chan []byte)
+	done := make(chan struct{})
+	go func() {
+		for b := range hashed {
+			h.Write(b)
+			done <- struct{}{}
+		}
+	}()
+	defer close(hashed)
 	n, over, err := p.drain(func(b []byte) error {
-		h.Write(b)
+		hashed <- b
 		_, err := f.WriteAt(b, off)
 		off += int64(len(b))
+		<-done // the piece is released once both are through
 		return err
 	}, limit)
 	if err != nil {

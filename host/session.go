@@ -26,8 +26,10 @@ const (
 	codeShuttingDown = "shutting_down"
 )
 
-// bodyBuffer bounds each upload's buffer between the loop and the command.
-const bodyBuffer = 256 << 10
+// bodyBuffer bounds each upload's buffer between the loop and the command:
+// deep enough that the loop and the command work on it at the same time
+// (256 KiB made them take turns), small enough to bound a stalled upload.
+const bodyBuffer = 1 << 20
 
 type sessionState int
 
