@@ -79,18 +79,19 @@ type Server struct {
 	// Logger receives the server's log (default: hclog to stderr).
 	Logger hclog.Logger
 
-	reg      registry
-	mu       sync.Mutex
-	engine   netpoll.Engine
-	listener net.Listener
-	root     *os.Root
-	plugins  *plugins.Manager
-	sessions map[*session]struct{}
-	closing  atomic.Bool
-	serving  bool
-	done     chan struct{} // closed when the last session ends after Shutdown
-	nextID   atomic.Uint64
-	workers  *workers.Pool // runs requests
+	reg       registry
+	mu        sync.Mutex
+	engine    netpoll.Engine
+	listener  net.Listener
+	root      *os.Root
+	plugins   *plugins.Manager
+	sessions  map[*session]struct{}
+	closing   atomic.Bool
+	serving   bool
+	done      chan struct{} // closed when the last session ends after Shutdown
+	nextID    atomic.Uint64
+	workers   *workers.Pool // runs requests
+	rootClose sync.Once
 }
 
 // New returns a Server with selectftpd's defaults: DefaultAddr,
@@ -300,12 +301,9 @@ func (s *Server) release() {
 	if s.plugins != nil {
 		s.plugins.Close()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.root != nil {
-		s.root.Close()
-		s.root = nil
-	}
+	// s.root stays set: requests still finishing read it without a lock,
+	// and a closed os.Root fails their file calls cleanly.
+	s.rootClose.Do(func() { s.root.Close() })
 }
 
 func (s *Server) addSession(ss *session) bool {
