@@ -124,6 +124,13 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 		return 0, err
 	}
 	c := copy(b, p.ring[p.r:min(p.size, p.r+p.n)])
+	p.consumeAndUnlock(c)
+	return c, nil
+}
+
+// consumeAndUnlock frees c bytes at the read position, unlocks, and resumes
+// a paused loop once half the ring is free.
+func (p *bodyPipe) consumeAndUnlock(c int) {
 	p.r = (p.r + c) % p.size
 	p.n -= c
 	if p.n == 0 {
@@ -137,7 +144,6 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	if resume {
 		p.onRoom()
 	}
-	return c, nil
 }
 
 // drain hands the body to write in place, a contiguous piece of the ring at
@@ -177,19 +183,7 @@ func (p *bodyPipe) drain(write func([]byte) error, limit int64) (n int64, over b
 			p.mu.Unlock()
 			return n, false, errors.New("host: request finished")
 		}
-		p.r = (p.r + len(seg)) % p.size
-		p.n -= len(seg)
-		if p.n == 0 {
-			p.r = 0
-		}
-		resume := p.wantRoom && p.size-p.n >= p.size/2
-		if resume {
-			p.wantRoom = false
-		}
-		p.mu.Unlock()
-		if resume {
-			p.onRoom()
-		}
+		p.consumeAndUnlock(len(seg))
 	}
 }
 

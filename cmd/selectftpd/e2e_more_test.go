@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/selectftp/selectftp/internal/readme"
 )
 
 // Every example in a plugin's README runs against a real server, in order,
@@ -16,41 +17,15 @@ func TestPluginReadmeExamples(t *testing.T) {
 	if len(readmes) != len(verbs) {
 		t.Fatalf("found %d plugin READMEs, want %d", len(readmes), len(verbs))
 	}
-	for _, readme := range readmes {
-		t.Run(filepath.Base(filepath.Dir(readme)), func(t *testing.T) {
+	for _, path := range readmes {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
 			s := startServer(t, nil)
 			dir := t.TempDir()
-			f, err := os.Open(readme)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			var cmds [][]string
-			var outs []string
-			in := false
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				line := sc.Text()
-				switch {
-				case line == "```console":
-					in = true
-				case !in:
-				case line == "```":
-					in = false
-				case strings.HasPrefix(line, "$ selectftp "):
-					cmds = append(cmds, strings.Fields(strings.TrimPrefix(line, "$ selectftp ")))
-					outs = append(outs, "")
-				case len(cmds) > 0:
-					outs[len(outs)-1] += line + "\n"
-				}
-			}
-			if len(cmds) == 0 {
-				t.Fatal("no examples")
-			}
-			for i, args := range cmds {
-				r := s.clientIn(dir, "", args...)
-				if r.code != 0 || r.stdout != outs[i] {
-					t.Errorf("$ selectftp %s\ngot (exit %d):\n%s%s\nwant:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr, outs[i])
+			examples := readme.Examples(t, path)
+			for _, ex := range examples {
+				r := s.clientIn(dir, "", ex.Words...)
+				if r.code != 0 || r.stdout != ex.Out {
+					t.Errorf("$ selectftp %s\ngot (exit %d):\n%s%s\nwant:\n%s", strings.Join(ex.Words, " "), r.code, r.stdout, r.stderr, ex.Out)
 				}
 			}
 		})

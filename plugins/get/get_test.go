@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/selectftp/selectftp/internal/readme"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -167,5 +168,5 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, New(), false)
+	readme.Check(t, New(), false)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/selectftp/selectftp/internal/readme"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -89,5 +90,5 @@ func TestWithBody(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, New(), false)
+	readme.Check(t, New(), false)
 }

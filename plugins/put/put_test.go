@@ -18,6 +18,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/readme"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -453,5 +454,5 @@ func TestPutConcurrent(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, New(), false)
+	readme.Check(t, New(), false)
 }

@@ -10,6 +10,7 @@ import (
 	"testing/iotest"
 	"unicode/utf8"
 
+	"github.com/selectftp/selectftp/internal/readme"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -134,5 +135,5 @@ func TestCompleteRunes(t *testing.T) {
 }
 
 func TestReadme(t *testing.T) {
-	checkReadme(t, New(), true)
+	readme.Check(t, New(), true)
 }

@@ -1,4 +1,7 @@
-package upper
+// Package readme reads the console examples of a plugin's README.md and
+// checks them: in-process against the command (Check, used by each plugin's
+// tests) or against a real server (the end-to-end tests use Examples).
+package readme
 
 import (
 	"bufio"
@@ -17,21 +20,24 @@ import (
 // console examples in-process, as the end-to-end test later runs them
 // against a real server (cmd/selectftpd).
 
-// example is one command line of a README console block and the standard
+// Example is one command line of a README console block and the standard
 // output it shows.
-type example struct {
-	words []string // after "selectftp"
-	out   string
+type Example struct {
+	// Words are the words after "selectftp".
+	Words []string
+	// Out is the standard output the README shows for it.
+	Out string
 }
 
-// readmeExamples reads the ```console blocks of README.md.
-func readmeExamples(t *testing.T) []example {
-	f, err := os.Open("README.md")
+// Examples reads the ```console blocks of the README at path.
+func Examples(t testing.TB, path string) []Example {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var exs []example
+	var exs []Example
 	in := false
 	s := bufio.NewScanner(f)
 	for s.Scan() {
@@ -43,13 +49,13 @@ func readmeExamples(t *testing.T) []example {
 		case line == "```":
 			in = false
 		case strings.HasPrefix(line, "$ selectftp "):
-			exs = append(exs, example{words: strings.Fields(strings.TrimPrefix(line, "$ selectftp "))})
+			exs = append(exs, Example{Words: strings.Fields(strings.TrimPrefix(line, "$ selectftp "))})
 		case strings.HasPrefix(line, "$"):
 			t.Errorf("README: %q does not run selectftp", line)
 		case len(exs) == 0:
 			t.Errorf("README: output %q before any command", line)
 		default:
-			exs[len(exs)-1].out += line + "\n"
+			exs[len(exs)-1].Out += line + "\n"
 		}
 	}
 	if err := s.Err(); err != nil {
@@ -61,26 +67,26 @@ func readmeExamples(t *testing.T) []example {
 	return exs
 }
 
-// checkReadme runs the README's examples, in order, on one empty root, the
+// Check runs the README's examples, in order, on one empty root, the
 // way the selectftp client turns them into requests: its own verb runs cmd;
 // "helps VERB" must show cmd's usage; "put - NAME" (stdin is empty) stores
 // an empty file. With fallback, cmd is the server's fallback verb and any
 // other verb runs it with the word first.
-func checkReadme(t *testing.T, cmd sdk.Command, fallback bool) {
+func Check(t *testing.T, cmd sdk.Command, fallback bool) {
 	d := cmd.Describe()
 	root := t.TempDir()
 	empty := sha256.Sum256(nil)
-	for _, ex := range readmeExamples(t) {
-		line := "selectftp " + strings.Join(ex.words, " ")
-		verb, args := ex.words[0], ex.words[1:]
+	for _, ex := range Examples(t, "README.md") {
+		line := "selectftp " + strings.Join(ex.Words, " ")
+		verb, args := ex.Words[0], ex.Words[1:]
 		var req sdktest.Request
 		raw := false // the client prints the body as it is, not as text
 		switch {
 		case verb == "helps" && d.Verb != "helps":
 			if len(args) != 1 || args[0] != d.Verb {
 				t.Errorf("README: %s: only helps %s is checked here", line, d.Verb)
-			} else if ex.out != d.Usage {
-				t.Errorf("README: %s\nshows %q\nusage %q", line, ex.out, d.Usage)
+			} else if ex.Out != d.Usage {
+				t.Errorf("README: %s\nshows %q\nusage %q", line, ex.Out, d.Usage)
 			}
 			continue
 		case verb == "put" && len(args) == 2 && args[0] == "-":
@@ -100,8 +106,8 @@ func checkReadme(t *testing.T, cmd sdk.Command, fallback bool) {
 			if len(args) != 2 || args[1] != "-" {
 				b = nil // the client writes it to a local file
 			}
-			if err != nil || string(b) != ex.out {
-				t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, b, err, ex.out)
+			if err != nil || string(b) != ex.Out {
+				t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, b, err, ex.Out)
 			}
 			continue
 		case verb == "get" && len(args) == 2 && args[1] == "-":
@@ -111,7 +117,7 @@ func checkReadme(t *testing.T, cmd sdk.Command, fallback bool) {
 		case verb == d.Verb:
 			req = sdktest.Request{Args: args}
 		case fallback:
-			req = sdktest.Request{Args: ex.words}
+			req = sdktest.Request{Args: ex.Words}
 		default:
 			t.Errorf("README: %s: a verb this test cannot check", line)
 			continue
@@ -129,8 +135,8 @@ func checkReadme(t *testing.T, cmd sdk.Command, fallback bool) {
 		case !raw && out != "" && !strings.HasSuffix(out, "\n"):
 			out += "\n" // as the client prints text
 		}
-		if res.Err != nil || out != ex.out {
-			t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, out, res.Err, ex.out)
+		if res.Err != nil || out != ex.Out {
+			t.Errorf("README: %s\ngot  %q (%v)\nwant %q", line, out, res.Err, ex.Out)
 		}
 	}
 }
