@@ -94,6 +94,9 @@ func (r *Remote) Describe() sdk.Description { return r.desc }
 // on a stream from the pool when one is idle: opening a gRPC stream costs
 // more than a small request.
 func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	if err := ctx.Err(); err != nil {
+		return err // pooled streams do not carry the request's context
+	}
 	ps, err := r.acquire()
 	if err != nil {
 		return r.lost(ctx, err)

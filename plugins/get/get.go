@@ -107,6 +107,9 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 			return err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err // the client left while the digest was worked out
+	}
 	if err := w.SetMeta("size", size); err != nil {
 		return err
 	}
