@@ -144,11 +144,15 @@ func (w *responseWriter) sendRange(f *os.File, off, n int64) error {
 // ReadFrom gives in-process commands the same fast path as plugins:
 // io.Copy(w, file) sends the file with sendfile.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if f, off, n, consume, ok := fdpass.SourceFile(r); ok && n > 0 {
-		if err := w.SendFile(f, off, n); err != nil {
+	if f, off, n, done, ok := fdpass.SourceFile(r); ok {
+		var err error
+		if n > 0 {
+			err = w.SendFile(f, off, n)
+		}
+		done(err == nil)
+		if err != nil {
 			return 0, err
 		}
-		consume()
 		return n, nil
 	}
 	return io.Copy(writerOnly{w}, r)

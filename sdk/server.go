@@ -342,8 +342,16 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 // transport can take an *os.File and move it without copying.
 func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.fds != nil {
-		if f, off, n, consume, ok := fdpass.SourceFile(r); ok && n > 0 {
-			return w.sendFile(f, off, n, consume)
+		if f, off, n, done, ok := fdpass.SourceFile(r); ok {
+			var err error
+			if n > 0 {
+				err = w.sendFile(f, off, n)
+			}
+			done(err == nil)
+			if err != nil {
+				return 0, err
+			}
+			return n, nil
 		}
 	}
 	buf := make([]byte, pb.ChunkSize)
@@ -366,23 +374,18 @@ func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // sendFile passes the file to the host, which sends the range itself.
-func (w *streamWriter) sendFile(f *os.File, off, n int64, consume func()) (int64, error) {
+func (w *streamWriter) sendFile(f *os.File, off, n int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.wrote = true
 	if err := w.flushLocked(); err != nil {
-		return 0, err
+		return err
 	}
 	token := w.tokens.Add(1)
 	if err := w.fds.Send(token, f); err != nil {
-		return 0, err
+		return err
 	}
-	err := w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n}}})
-	if err != nil {
-		return 0, err
-	}
-	consume()
-	return n, nil
+	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n}}})
 }
 
 // remoteHost answers Request.Host by asking the host over the Run stream.

@@ -164,3 +164,21 @@ func (s *Sender) Send(token uint64, f syscall.Conn) error {
 
 // Close closes the plugin's end.
 func (s *Sender) Close() error { return s.uc.Close() }
+
+// dupFile gives a file-like value (a wrapper around an *os.File) an
+// *os.File of its own: a duplicate descriptor the caller closes.
+func dupFile(sc syscall.Conn) (*os.File, error) {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var derr error
+	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	return os.NewFile(uintptr(nfd), "dup"), nil
+}

@@ -25,10 +25,8 @@ import (
 
 // both runs f in-process and through the plugin transport, each with a new
 // command.
-func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, New()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
-}
+// both runs f on every transport a host may use (sdktest.Each).
+func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) { sdktest.Each(t, New(), f) }
 
 func hexSum(b []byte) string {
 	s := sha256.Sum256(b)

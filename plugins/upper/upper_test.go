@@ -16,10 +16,8 @@ import (
 )
 
 // both runs f in-process and through the plugin transport.
-func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) {
-	t.Run("in-process", func(t *testing.T) { f(t, New()) })
-	t.Run("grpc", func(t *testing.T) { f(t, sdktest.ServeGRPC(t, New())) })
-}
+// both runs f on every transport a host may use (sdktest.Each).
+func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) { sdktest.Each(t, New(), f) }
 
 func TestDescribe(t *testing.T) {
 	d := New().Describe()

@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -27,13 +28,38 @@ import (
 // connection is closed when the test ends.
 func ServeGRPC(t testing.TB, cmd sdk.Command) sdk.Command {
 	t.Helper()
+	return serveGRPC(t, cmd, true)
+}
+
+// ServeGRPCStreaming is ServeGRPC without the descriptor channel: every
+// byte crosses gRPC, as on systems that cannot pass descriptors.
+func ServeGRPCStreaming(t testing.TB, cmd sdk.Command) sdk.Command {
+	t.Helper()
+	return serveGRPC(t, cmd, false)
+}
+
+// Each runs f with cmd reached the three ways a host may call it:
+// in-process, behind gRPC with descriptor passing, and behind gRPC alone.
+func Each(t *testing.T, cmd sdk.Command, f func(t *testing.T, cmd sdk.Command)) {
+	t.Run("in-process", func(t *testing.T) { f(t, cmd) })
+	t.Run("grpc", func(t *testing.T) { f(t, ServeGRPC(t, cmd)) })
+	t.Run("grpc-streaming", func(t *testing.T) { f(t, ServeGRPCStreaming(t, cmd)) })
+}
+
+func serveGRPC(t testing.TB, cmd sdk.Command, withFiles bool) sdk.Command {
+	t.Helper()
 	// TestPluginGRPCConn gives both ends the same plugin set; the server
 	// end takes the SDK's plugin, and the client's set is replaced below by
 	// the host's.
 	served := &sdk.Plugin{Command: cmd}
 	// The descriptor channel too, as a plugin process gets it: files the
 	// command copies travel as descriptors, not gRPC messages.
-	files, child, err := fdpass.Pair()
+	var files *fdpass.Receiver
+	var child *os.File
+	err := fdpass.ErrUnavailable
+	if withFiles {
+		files, child, err = fdpass.Pair()
+	}
 	if err == nil {
 		sender, serr := fdpass.NewSender(child)
 		child.Close()

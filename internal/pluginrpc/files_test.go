@@ -1,0 +1,102 @@
+package pluginrpc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/selectftp/selectftp/sdk"
+	"github.com/selectftp/selectftp/sdk/sdktest"
+)
+
+// hostWriter is a host-like ResponseWriter: it records whether file ranges
+// reached it as descriptors (SendFile) or as bytes.
+type hostWriter struct {
+	bytes.Buffer
+	sentFiles int
+}
+
+func (w *hostWriter) SetMeta(string, any) error { return nil }
+
+func (w *hostWriter) SendFile(f *os.File, off, n int64) error {
+	w.sentFiles++
+	_, err := io.Copy(&w.Buffer, io.NewSectionReader(f, off, n))
+	return err
+}
+
+// hostBody is a host-like request body that can write itself into a file.
+type hostBody struct {
+	*bytes.Reader
+	intoFiles int
+}
+
+func (b *hostBody) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
+	b.intoFiles++
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(io.NewOffsetWriter(f, off), h), io.LimitReader(b.Reader, limit))
+	over := b.Len() > 0
+	return n, h.Sum(nil), over, err
+}
+
+// With the descriptor channel, a plugin's io.Copy of a file into its
+// response, and of its body into a file, move descriptors, not bytes; with
+// plain gRPC the same plugin code streams. Both give the same result.
+func TestFilesTravelAsDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("selectftp "), 100_000)
+	os.WriteFile(filepath.Join(dir, "src"), data, 0o644)
+	cmd := sdk.Func(sdk.Description{Verb: "copy"}, func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+		dst, err := os.Create(filepath.Join(dir, "dst-"+req.Args[0]))
+		if err != nil {
+			return err
+		}
+		defer dst.Close()
+		body := sdk.LimitBody(req.Body, int64(len(data))+1)
+		if _, err := io.Copy(dst, body); err != nil {
+			return err
+		}
+		if sum, ok := sdk.BodySHA256(body); ok && string(sum) != string(sha256Sum(data)) {
+			t.Error("the host's digest of the body is wrong")
+		}
+		src, err := os.Open(filepath.Join(dir, "src"))
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(w, src)
+		return err
+	})
+	for _, tc := range []struct {
+		name      string
+		serve     func(testing.TB, sdk.Command) sdk.Command
+		wantFiles int
+	}{
+		{"descriptors", sdktest.ServeGRPC, 1},
+		{"streaming", sdktest.ServeGRPCStreaming, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			remote := tc.serve(t, cmd)
+			w := &hostWriter{}
+			body := &hostBody{Reader: bytes.NewReader(data)}
+			err := remote.Run(t.Context(), &sdk.Request{Verb: "copy", Args: []string{tc.name}, Body: body}, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.sentFiles != tc.wantFiles || body.intoFiles != tc.wantFiles {
+				t.Errorf("files passed: response %d, body %d; want %d each", w.sentFiles, body.intoFiles, tc.wantFiles)
+			}
+			if !bytes.Equal(w.Bytes(), data) {
+				t.Error("response differs from the file")
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "dst-"+tc.name)); !bytes.Equal(got, data) {
+				t.Error("stored body differs")
+			}
+		})
+	}
+}
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
