@@ -37,6 +37,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the code and message, prefixed with "sdk:".
 func (e *Error) Error() string { return "sdk: " + string(e.Code) + ": " + e.Message }
 
 // Unwrap returns the cause.

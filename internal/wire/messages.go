@@ -53,6 +53,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error says the code and, when there is one, the message.
 func (e *StatusError) Error() string {
 	if e.Message == "" {
 		return e.Code

@@ -89,6 +89,7 @@ type FrameError struct {
 	Err  error
 }
 
+// Error describes the bad header.
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("%v (type %v, length %d)", e.Err, e.Type, e.Len)
 }
