@@ -5,7 +5,6 @@ package put
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -199,21 +198,21 @@ func (u *upload) check(root *os.Root) error {
 	return nil
 }
 
-// store writes the body to a temporary file next to the target, checks it,
-// makes it durable and renames it into place. Whatever goes wrong, the
-// temporary file is removed.
+// store writes the body to a staging file next to the target, checks it,
+// makes it durable and gives it its name. Whatever goes wrong, the staging
+// file goes away (see stage).
 func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error {
-	f, tmp, err := createTemp(root, u.dir, u.base)
+	st, err := newStage(root, u.dir, u.base)
 	if err != nil {
 		return err
 	}
-	renamed := false
+	committed := false
 	defer func() {
-		if !renamed {
-			f.Close()
-			root.Remove(tmp)
+		if !committed {
+			st.abort()
 		}
 	}()
+	f := st.file()
 
 	if body == nil {
 		body = eofReader{}
@@ -253,17 +252,14 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := root.Rename(tmp, u.path); err != nil {
+	if err := st.commit(); err != nil {
 		return err
 	}
-	renamed = true
-	return syncDir(root, u.dir)
+	committed = true
+	return nil
 }
 
 // interrupted is the error for a body that failed before its end: the
@@ -277,37 +273,6 @@ func interrupted(ctx context.Context, err error) error {
 		return sdk.Errorf(sdk.CodeCanceled, "the upload was interrupted: %w", err)
 	}
 	return err
-}
-
-// createTemp creates a new file named .BASE.part-RANDOM in dir, exclusively,
-// so two uploads of the same name never share it.
-func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
-	stem := base
-	if len(stem) > 100 { // keep within NAME_MAX with the suffix added
-		stem = "upload"
-	}
-	for try := 0; ; try++ {
-		var rnd [8]byte
-		rand.Read(rnd[:])
-		// Not filepath.Join: cleaning "link/../x" lexically could pick
-		// another folder than the root resolves.
-		name := dir + "/." + stem + ".part-" + hex.EncodeToString(rnd[:])
-		f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
-		if errors.Is(err, fs.ErrExist) && try < 10 {
-			continue
-		}
-		return f, name, err
-	}
-}
-
-// syncDir makes the rename in dir durable.
-func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // digests records the digest of each stored file for get.

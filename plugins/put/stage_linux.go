@@ -1,0 +1,63 @@
+package put
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// unnamedStage is an O_TMPFILE file in the target folder: it has no name
+// until commit links it, so a crash leaves nothing to clean up.
+type unnamedStage struct {
+	dir  *os.File // the target folder, opened through the root
+	f    *os.File
+	base string
+}
+
+func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
+	d, err := root.Open(dir) // confined: the folder resolves inside the root
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(int(d.Fd()), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		d.Close()
+		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL) {
+			return nil, errNoUnnamed
+		}
+		return nil, &os.PathError{Op: "create", Path: dir + "/" + base, Err: err}
+	}
+	return &unnamedStage{dir: d, f: os.NewFile(uintptr(fd), dir+"/"+base), base: base}, nil
+}
+
+func (s *unnamedStage) file() *os.File { return s.f }
+
+// commit links the file under a hidden name, then renames that over the
+// target: linkat cannot replace, rename can, atomically.
+func (s *unnamedStage) commit() error {
+	defer s.dir.Close()
+	defer s.f.Close()
+	dirfd := int(s.dir.Fd())
+	tmp := tempName(s.base)
+	proc := fmt.Sprintf("/proc/self/fd/%d", s.f.Fd())
+	err := unix.Linkat(unix.AT_FDCWD, proc, dirfd, tmp, unix.AT_SYMLINK_FOLLOW)
+	if err != nil {
+		// Without /proc, AT_EMPTY_PATH does it (it needs privilege).
+		err = unix.Linkat(int(s.f.Fd()), "", dirfd, tmp, unix.AT_EMPTY_PATH)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
+	}
+	if err := unix.Renameat(dirfd, tmp, dirfd, s.base); err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return &os.LinkError{Op: "rename", Old: tmp, New: s.base, Err: err}
+	}
+	return s.dir.Sync()
+}
+
+func (s *unnamedStage) abort() {
+	s.f.Close() // the kernel frees an unnamed file with its last descriptor
+	s.dir.Close()
+}
