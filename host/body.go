@@ -190,23 +190,46 @@ func (p *bodyPipe) drain(write func([]byte) error, limit int64) (n int64, over b
 // WriteBodyTo writes the rest of the body into f at off, hashing it: the
 // plugin upload path (see pluginrpc.BodyFileWriter).
 func (p *bodyPipe) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
-	// Hash and write each piece at once, on two cores: the hash is the
-	// slowest step of an upload.
-	h := sha256.New()
-	hashed := make(chan []byte)
-	done := make(chan struct{})
-	go func() {
-		for b := range hashed {
-			h.Write(b)
-			done <- struct{}{}
-		}
-	}()
-	defer close(hashed)
-	n, over, err := p.drain(func(b []byte) error {
-		hashed <- b
+	return p.drainHashed(func(b []byte) error {
 		_, err := f.WriteAt(b, off)
 		off += int64(len(b))
-		<-done // the piece is released once both are through
+		return err
+	}, limit)
+}
+
+// WriteTo serves io.Copy from the body for in-process commands; into a
+// regular file it also records the SHA-256 (see sdk.BodySHA256).
+func (p *bodyPipe) WriteTo(w io.Writer) (int64, error) { return p.WriteToLimit(w, -1) }
+
+// WriteToLimit is WriteTo of at most limit bytes (sdk.LimitBody uses it).
+func (p *bodyPipe) WriteToLimit(w io.Writer, limit int64) (int64, error) {
+	write := func(b []byte) error { _, err := w.Write(b); return err }
+	if _, isFile := fdpass.TargetFile(w); !isFile {
+		n, _, err := p.drain(write, limit)
+		return n, err
+	}
+	n, _, _, err := p.drainHashed(write, limit)
+	return n, err
+}
+
+// drainHashed is drain that also hashes the body, each piece on another
+// goroutine while write runs (the hash is an upload's slowest step), and
+// records the digest for DeliveredSHA256.
+func (p *bodyPipe) drainHashed(write func([]byte) error, limit int64) (int64, []byte, bool, error) {
+	h := sha256.New()
+	pieces := make(chan []byte)
+	hashed := make(chan struct{})
+	go func() {
+		for b := range pieces {
+			h.Write(b)
+			hashed <- struct{}{}
+		}
+	}()
+	defer close(pieces)
+	n, over, err := p.drain(func(b []byte) error {
+		pieces <- b
+		err := write(b)
+		<-hashed // the piece is released once both are through
 		return err
 	}, limit)
 	if err != nil {
@@ -217,30 +240,6 @@ func (p *bodyPipe) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, boo
 	p.sum = sum
 	p.mu.Unlock()
 	return n, sum, over, nil
-}
-
-// WriteTo serves io.Copy from the body for in-process commands; into a
-// regular file it also records the SHA-256 (see sdk.BodySHA256).
-func (p *bodyPipe) WriteTo(w io.Writer) (int64, error) { return p.WriteToLimit(w, -1) }
-
-// WriteToLimit is WriteTo of at most limit bytes (sdk.LimitBody uses it).
-func (p *bodyPipe) WriteToLimit(w io.Writer, limit int64) (int64, error) {
-	if _, isFile := fdpass.TargetFile(w); !isFile {
-		n, _, err := p.drain(func(b []byte) error { _, err := w.Write(b); return err }, limit)
-		return n, err
-	}
-	h := sha256.New()
-	n, _, err := p.drain(func(b []byte) error {
-		h.Write(b)
-		_, err := w.Write(b)
-		return err
-	}, limit)
-	if err == nil {
-		p.mu.Lock()
-		p.sum = h.Sum(nil)
-		p.mu.Unlock()
-	}
-	return n, err
 }
 
 // DeliveredSHA256 is the SHA-256 of what WriteBodyTo or WriteTo wrote into

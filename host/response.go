@@ -2,7 +2,6 @@ package host
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -90,14 +89,9 @@ func (w *responseWriter) finish(st wire.Status) {
 	}
 }
 
-// fileConn is a connection that can send a file range itself (sendfile).
-type fileConn interface {
-	SendFile(f *os.File, off, n int64) error
-}
-
 // SendFile sends n bytes of f from off as body data: one Data frame header
-// per GiB, then the file range, moved by the connection with sendfile where
-// it can. The range must not change while it is sent.
+// per GiB, then the file range, which the connection moves with sendfile
+// (or its own pread fallback). The range must not change while it is sent.
 func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -109,34 +103,11 @@ func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
 		if err := w.c.Write(wire.AppendHeader(w.hdr[:0], wire.TypeData, uint32(c))); err != nil {
 			return err
 		}
-		if err := w.sendRange(f, off, c); err != nil {
+		if err := w.c.SendFile(f, off, c); err != nil {
 			return err
 		}
 		off += c
 		n -= c
-	}
-	return nil
-}
-
-func (w *responseWriter) sendRange(f *os.File, off, n int64) error {
-	if fc, ok := w.c.(fileConn); ok {
-		return fc.SendFile(f, off, n)
-	}
-	buf := make([]byte, min(n, 256<<10))
-	for n > 0 {
-		m, err := f.ReadAt(buf[:min(int64(len(buf)), n)], off)
-		if m > 0 {
-			if werr := w.c.Write(buf[:m]); werr != nil {
-				return werr
-			}
-			off += int64(m)
-			n -= int64(m)
-		}
-		if err != nil && n > 0 {
-			// The file shrank under us: the frame cannot be completed.
-			w.c.Close()
-			return fmt.Errorf("host: file ended %d bytes early: %w", n, err)
-		}
 	}
 	return nil
 }
