@@ -25,4 +25,5 @@ func (s *Sender) Close() error { return nil }
 // NewSender is unavailable here.
 func NewSender(*os.File) (*Sender, error) { return nil, ErrUnavailable }
 
-func dupFile(syscall.Conn) (*os.File, error) { return nil, ErrUnavailable }
+// Dup is unavailable here.
+func Dup(syscall.Conn, string) (*os.File, error) { return nil, ErrUnavailable }

@@ -165,9 +165,10 @@ func (s *Sender) Send(token uint64, f syscall.Conn) error {
 // Close closes the plugin's end.
 func (s *Sender) Close() error { return s.uc.Close() }
 
-// dupFile gives a file-like value (a wrapper around an *os.File) an
-// *os.File of its own: a duplicate descriptor the caller closes.
-func dupFile(sc syscall.Conn) (*os.File, error) {
+// Dup gives a file-like value (an *os.File, or a wrapper around one) an
+// *os.File of its own: a close-on-exec duplicate descriptor the caller
+// closes, which shares the original's offset.
+func Dup(sc syscall.Conn, name string) (*os.File, error) {
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func dupFile(sc syscall.Conn) (*os.File, error) {
 		return nil, err
 	}
 	if derr != nil {
-		return nil, derr
+		return nil, os.NewSyscallError("fcntl", derr)
 	}
-	return os.NewFile(uintptr(nfd), "dup"), nil
+	return os.NewFile(uintptr(nfd), name), nil
 }

@@ -32,7 +32,7 @@ func SourceFile(r io.Reader) (f *os.File, off, n int64, done func(sent bool), ok
 	f, _ = r.(*os.File)
 	own := false
 	if f == nil {
-		if f, err = dupFile(src); err != nil {
+		if f, err = Dup(src, "dup"); err != nil {
 			return nil, 0, 0, nil, false
 		}
 		own = true

@@ -135,7 +135,7 @@ func (c *conn) write(b []byte, block bool) error {
 func (c *conn) SendFile(f *os.File, off, n int64) error {
 	onLoop := c.onLoop()
 	push := func(s *fileSeg) error { return c.pushFile(s, !onLoop) }
-	fail := func(error) { c.Close() } // unused: the reactor always dups
+	fail := func(error) { c.Close() } // for copyFile, never reached: Linux always dups
 	return sendFile(f, off, n, onLoop, c.Write, push, fail)
 }
 

@@ -8,41 +8,36 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/selectftp/selectftp/internal/fdpass"
 )
 
 // dupFile duplicates f's descriptor (close-on-exec) for a SendFile call.
 func dupFile(f *os.File) (*fileRef, error) {
-	rc, err := f.SyscallConn()
+	df, err := fdpass.Dup(f, f.Name())
 	if err != nil {
 		return nil, err
 	}
-	nfd := -1
-	var derr error
-	if err := rc.Control(func(fd uintptr) {
-		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
+	// Not df.Fd(): it would make a shared socket or pipe description
+	// blocking before it is refused below.
+	drc, err := df.SyscallConn()
+	if err != nil {
+		df.Close()
 		return nil, err
 	}
-	if derr != nil {
-		return nil, os.NewSyscallError("fcntl", derr)
-	}
+	nfd := -1
+	drc.Control(func(fd uintptr) { nfd = int(fd) })
 	var st unix.Stat_t
 	if err := unix.Fstat(nfd, &st); err != nil {
-		unix.Close(nfd)
+		df.Close()
 		return nil, os.NewSyscallError("fstat", err)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO, unix.S_IFSOCK, unix.S_IFDIR:
 		// Failing here leaves the connection usable; queued, the
 		// segment could only close it.
-		unix.Close(nfd)
-		return nil, errNotSeekable
-	}
-	df := os.NewFile(uintptr(nfd), f.Name())
-	drc, err := df.SyscallConn()
-	if err != nil {
 		df.Close()
-		return nil, err
+		return nil, errNotSeekable
 	}
 	return newFileRef(df, nfd, drc), nil
 }
