@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
@@ -14,10 +13,8 @@ import (
 // first reads, so a command that copies the body into a file can instead
 // hand the file to the host, which writes the upload into it directly.
 type body struct {
-	pipe   *io.PipeReader
-	out    *streamWriter
-	fds    *fdpass.Sender // nil: no descriptor channel for this request
-	tokens *atomic.Uint64
+	pipe *io.PipeReader
+	out  *streamWriter // also holds the descriptor channel, if any
 
 	mu      sync.Mutex
 	started bool // streaming was asked for
@@ -45,10 +42,12 @@ func (b *body) Read(p []byte) (int, error) {
 
 // WriteTo is where io.Copy(file, req.Body) lands (via os.File.ReadFrom):
 // the host then writes the upload into the file without it crossing gRPC.
-func (b *body) WriteTo(w io.Writer) (int64, error) { return b.copyTo(w, -1) }
+func (b *body) WriteTo(w io.Writer) (int64, error) { return b.WriteToLimit(w, -1) }
 
-func (b *body) copyTo(w io.Writer, limit int64) (int64, error) {
-	if f, ok := fdpass.TargetFile(w); ok && b.fds != nil && b.claim() {
+// WriteToLimit is WriteTo of at most limit bytes (limit < 0: all), for
+// LimitBody.
+func (b *body) WriteToLimit(w io.Writer, limit int64) (int64, error) {
+	if f, ok := fdpass.TargetFile(w); ok && b.out.fds != nil && b.claim() {
 		return b.toFile(f, limit)
 	}
 	var r io.Reader = readerOnly{b}
@@ -75,8 +74,8 @@ func (b *body) toFile(f fdpass.File, limit int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	token := b.tokens.Add(1)
-	if err := b.fds.Send(token, f); err != nil {
+	token := b.out.tokens.Add(1)
+	if err := b.out.fds.Send(token, f); err != nil {
 		return 0, err
 	}
 	if err := b.out.send(&pb.RunOutput{Msg: &pb.RunOutput_BodyToFile{BodyToFile: &pb.BodyToFile{
@@ -96,11 +95,8 @@ func (b *body) toFile(f fdpass.File, limit int64) (int64, error) {
 	b.mu.Lock()
 	b.sum = d.Sha256
 	b.mu.Unlock()
-	if d.Over {
-		// As io.LimitReader would: the limit was reached. The caller sees
-		// limit bytes and decides; the rest of the body is dropped.
-		return d.Written, nil
-	}
+	// d.Over: as io.LimitReader would, stop at the limit; the caller sees
+	// limit bytes and decides, and the host drops the rest of the body.
 	return d.Written, nil
 }
 
@@ -140,16 +136,14 @@ func (b *body) DeliveredSHA256() ([]byte, bool) {
 // io.LimitReader, that keeps the fast path of copying the body into a file.
 // Read one byte more than you accept to tell "exactly n" from "more".
 func LimitBody(r io.Reader, n int64) io.Reader {
-	switch b := r.(type) {
-	case *body:
-		return &limitedBody{b: b, left: n}
-	case limitWriterTo:
-		return &limitedHostBody{r: b, left: n}
+	if b, ok := r.(limitWriterTo); ok {
+		return &limitedBody{r: b, left: n}
 	}
 	return io.LimitReader(r, n)
 }
 
-// limitWriterTo is a host-side body that can write into a file itself.
+// limitWriterTo is a body that can write at most limit bytes of itself
+// into a file through the fast path: a plugin's, or the host's in-process.
 type limitWriterTo interface {
 	io.Reader
 	WriteToLimit(w io.Writer, limit int64) (int64, error)
@@ -157,34 +151,11 @@ type limitWriterTo interface {
 }
 
 type limitedBody struct {
-	b    *body
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), l.left)]
-	n, err := l.b.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedBody) WriteTo(w io.Writer) (int64, error) {
-	n, err := l.b.copyTo(w, l.left)
-	l.left -= n
-	return n, err
-}
-
-func (l *limitedBody) DeliveredSHA256() ([]byte, bool) { return l.b.DeliveredSHA256() }
-
-type limitedHostBody struct {
 	r    limitWriterTo
 	left int64
 }
 
-func (l *limitedHostBody) Read(p []byte) (int, error) {
+func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left <= 0 {
 		return 0, io.EOF
 	}
@@ -194,13 +165,13 @@ func (l *limitedHostBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (l *limitedHostBody) WriteTo(w io.Writer) (int64, error) {
+func (l *limitedBody) WriteTo(w io.Writer) (int64, error) {
 	n, err := l.r.WriteToLimit(w, l.left)
 	l.left -= n
 	return n, err
 }
 
-func (l *limitedHostBody) DeliveredSHA256() ([]byte, bool) { return l.r.DeliveredSHA256() }
+func (l *limitedBody) DeliveredSHA256() ([]byte, bool) { return l.r.DeliveredSHA256() }
 
 // BodySHA256 returns the SHA-256 of a request body that was copied into a
 // file through the fast path, which the host computed as it wrote; ok is

@@ -150,7 +150,7 @@ func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *e
 	x := &exchange{
 		bodyW: bodyW, bodyOpen: true,
 		host: &remoteHost{out: out, calls: map[uint64]chan *pb.HostReply{}},
-		body: &body{pipe: pipe, out: out, fds: out.fds, tokens: &s.tokens, done: make(chan *pb.BodyDone, 1)},
+		body: &body{pipe: pipe, out: out, done: make(chan *pb.BodyDone, 1)},
 	}
 	req.Body, req.Host = x.body, x.host
 	requests.Go(func() { s.serve(stream.Context(), req, h, out, pipe) })
