@@ -65,11 +65,11 @@ func (r *registry) remove(verb, source string) {
 	}
 }
 
-func (r *registry) lookup(verb string) (sdk.Command, bool) {
+func (r *registry) lookup(verb string) (entry, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	e, ok := r.verbs[strings.ToLower(verb)]
-	return e.cmd, ok
+	return e, ok
 }
 
 func (r *registry) list() []sdk.Description {

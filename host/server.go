@@ -82,7 +82,6 @@ type Server struct {
 	reg       registry
 	mu        sync.Mutex
 	engine    netpoll.Engine
-	listener  net.Listener
 	root      *os.Root
 	plugins   *plugins.Manager
 	sessions  map[*session]struct{}
@@ -202,7 +201,6 @@ func (s *Server) start(ln net.Listener) error {
 	}
 	s.sessions = map[*session]struct{}{}
 	s.workers = workers.New(10 * time.Second)
-	s.listener = ln
 	s.serving = true
 	if s.PluginDir != "" {
 		s.plugins = plugins.New(plugins.Config{
@@ -268,8 +266,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	s.engine.StopAccepting()
-	s.listener.Close()
+	s.engine.StopAccepting() // closes the listener
 	for _, ss := range live {
 		ss.shutdown()
 	}
@@ -306,14 +303,19 @@ func (s *Server) release() {
 	s.rootClose.Do(func() { s.root.Close() })
 }
 
-func (s *Server) addSession(ss *session) bool {
+// addSession tracks ss, or says why not. It checks closing under s.mu, as
+// Shutdown sets it, so no session slips in after Shutdown took its list.
+func (s *Server) addSession(ss *session) (code, msg string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.sessions) >= s.MaxConns {
-		return false
+	switch {
+	case s.closing.Load():
+		return codeShuttingDown, "the server is shutting down", false
+	case len(s.sessions) >= s.MaxConns:
+		return codeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.MaxConns), false
 	}
 	s.sessions[ss] = struct{}{}
-	return true
+	return "", "", true
 }
 
 func (s *Server) dropSession(ss *session) {
@@ -330,17 +332,17 @@ func (s *Server) dropSession(ss *session) {
 
 // dispatch runs req on its command, or on the fallback for unknown verbs.
 func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
-	cmd, ok := s.reg.lookup(req.Verb)
+	e, ok := s.reg.lookup(req.Verb)
 	if ok {
-		req.Verb = cmd.Describe().Verb
+		req.Verb = e.desc.Verb
 	} else if s.Fallback != "" {
-		if cmd, ok = s.reg.lookup(s.Fallback); ok {
+		if e, ok = s.reg.lookup(s.Fallback); ok {
 			req.Args = append([]string{req.Verb}, req.Args...)
-			req.Verb = s.Fallback
+			req.Verb = e.desc.Verb
 		}
 	}
 	if !ok {
 		return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q; helps lists the verbs", req.Verb)
 	}
-	return cmd.Run(ctx, req, w)
+	return e.cmd.Run(ctx, req, w)
 }

@@ -51,12 +51,8 @@ func (h *handler) OnOpen(c netpoll.Conn) {
 	ss.parser.MaxControl = h.s.MaxHeader
 	ss.touch()
 	c.SetContext(ss)
-	if h.s.closing.Load() {
-		ss.fail(codeShuttingDown, "the server is shutting down")
-		return
-	}
-	if !h.s.addSession(ss) {
-		ss.fail(codeBusy, fmt.Sprintf("too many connections (limit %d); try again later", h.s.MaxConns))
+	if code, msg, ok := h.s.addSession(ss); !ok {
+		ss.fail(code, msg)
 		return
 	}
 	ss.tracked = true
