@@ -26,13 +26,25 @@ var ErrUnavailable = errors.New("fdpass: descriptor passing unavailable")
 type Receiver struct {
 	mu      sync.Mutex
 	cond    sync.Cond
-	files   map[uint64]*os.File
+	files   map[uint64]passed
 	err     error
 	closeFn func() error
 }
 
+// passed is a descriptor waiting to be taken.
+type passed struct {
+	f  *os.File
+	at time.Time
+}
+
+// orphanAge is how long a passed descriptor may wait to be taken. One whose
+// gRPC message never came (the request was cancelled in between) would
+// otherwise pin its file, and an unnamed upload's disk space, until the
+// plugin exits.
+const orphanAge = time.Minute
+
 func newReceiver(closeFn func() error) *Receiver {
-	r := &Receiver{files: map[uint64]*os.File{}, closeFn: closeFn}
+	r := &Receiver{files: map[uint64]passed{}, closeFn: closeFn}
 	r.cond.L = &r.mu
 	return r
 }
@@ -40,10 +52,14 @@ func newReceiver(closeFn func() error) *Receiver {
 func (r *Receiver) put(token uint64, f *os.File) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.files[token]; ok {
-		old.Close() // a token is never reused; keep the newest
+	now := time.Now()
+	for t, p := range r.files {
+		if now.Sub(p.at) > orphanAge || t == token {
+			p.f.Close()
+			delete(r.files, t)
+		}
 	}
-	r.files[token] = f
+	r.files[token] = passed{f, now}
 	r.cond.Broadcast()
 }
 
@@ -60,6 +76,13 @@ func (r *Receiver) fail(err error) {
 // over; the caller closes it. The gRPC message naming a token may overtake
 // the descriptor, hence the wait.
 func (r *Receiver) Take(token uint64, timeout time.Duration) (*os.File, error) {
+	r.mu.Lock()
+	if p, ok := r.files[token]; ok { // the usual case: no timer needed
+		delete(r.files, token)
+		r.mu.Unlock()
+		return p.f, nil
+	}
+	r.mu.Unlock()
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {
 		r.mu.Lock()
@@ -70,9 +93,9 @@ func (r *Receiver) Take(token uint64, timeout time.Duration) (*os.File, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
-		if f, ok := r.files[token]; ok {
+		if p, ok := r.files[token]; ok {
 			delete(r.files, token)
-			return f, nil
+			return p.f, nil
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("fdpass: channel closed: %w", r.err)
@@ -90,8 +113,8 @@ func (r *Receiver) Close() error {
 	r.fail(errors.New("closed"))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for t, f := range r.files {
-		f.Close()
+	for t, p := range r.files {
+		p.f.Close()
 		delete(r.files, t)
 	}
 	return err

@@ -87,6 +87,22 @@ func (r *Remote) Configure(ctx context.Context, settings map[string]any) error {
 	return nil
 }
 
+// Close releases what the host holds for this plugin process: idle streams
+// and its descriptor channel, with any descriptor nobody took. Call it when
+// the process is stopped or replaced.
+func (r *Remote) Close() {
+	r.mu.Lock()
+	idle := r.idle
+	r.idle = nil
+	r.mu.Unlock()
+	for _, ps := range idle {
+		ps.cancel()
+	}
+	if r.files != nil {
+		r.files.Close()
+	}
+}
+
 // Describe returns the description loaded by Load.
 func (r *Remote) Describe() sdk.Description { return r.desc }
 

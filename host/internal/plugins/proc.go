@@ -49,7 +49,7 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 	cmd.Dir = filepath.Dir(p.path)
 	// SkipHostEnv keeps the host's secrets from plugins; pass only what a
 	// plugin needs to run and log.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), sdk.LogLevelEnv + "=" + levelName(p.m.cfg.Logger)}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), sdk.LogLevelEnv + "=" + p.m.cfg.Logger.GetLevel().String()}
 	dieWithHost(cmd)
 	// The descriptor channel: the plugin hands files to the host on it, so
 	// file bytes never cross gRPC. Without it, everything streams.
@@ -105,20 +105,6 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 	return client, remote, d, nil
 }
 
-func levelName(l hclog.Logger) string {
-	switch {
-	case l.IsTrace():
-		return "trace"
-	case l.IsDebug():
-		return "debug"
-	case l.IsInfo():
-		return "info"
-	case l.IsWarn():
-		return "warn"
-	}
-	return "error"
-}
-
 // Describe returns the description the plugin gave at start.
 func (p *proc) Describe() sdk.Description { return p.desc }
 
@@ -135,6 +121,7 @@ func (p *proc) live(ctx context.Context) (*pluginrpc.Remote, error) {
 	p.log.Warn("plugin process exited; starting it again", "path", p.path)
 	if p.client != nil {
 		p.client.Kill()
+		p.remote.Close()
 	}
 	c, r, _, err := p.launch(ctx)
 	if err != nil {
@@ -159,10 +146,11 @@ func (p *proc) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) 
 func (p *proc) kill() {
 	p.mu.Lock()
 	p.dead = true
-	c := p.client
+	c, r := p.client, p.remote
 	p.client, p.remote = nil, nil
 	p.mu.Unlock()
 	if c != nil {
 		c.Kill()
+		r.Close()
 	}
 }
