@@ -45,17 +45,9 @@ func (helps) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) er
 	if req.Host == nil {
 		return sdk.Errorf(sdk.CodeInternal, "helps: the server gave no host to ask")
 	}
-	// helps takes no body. Over the plugin stream a host reply queues
-	// behind unread body data, so read the body to its end before asking
-	// the host; the host would discard it anyway.
-	if req.Body != nil {
-		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		}
-	}
+	// helps takes no body and never reads it: the host then never sends
+	// it to the plugin (it streams a body only on request), so nothing
+	// queues ahead of the host's answer.
 	cmds, err := req.Host.Commands(ctx)
 	if err != nil {
 		return err

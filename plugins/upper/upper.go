@@ -18,7 +18,8 @@ const upperUsage = `usage: upper [WORD...]
 
 Answers the words joined by single spaces, in upper case (full Unicode),
 followed by a newline. With no words it upper-cases the request body
-instead, as it streams, so piped text works.
+instead, as it streams (for programs that send one; the selectftp
+client sends words).
 
 The server sends unknown verbs here too, with the client's word first, so
 "hello world" answers "HELLO WORLD".
@@ -27,7 +28,6 @@ Examples:
   upper hello world        answers HELLO WORLD
   upper héllo wörld        answers HÉLLO WÖRLD
   hello world              unknown verb: answers HELLO WORLD
-  upper < notes.txt        answers the file upper-cased (no words: the body)
 `
 
 // upper serves the "upper" verb. It holds no state, so concurrent Run calls

@@ -56,8 +56,8 @@ type Request struct {
 	// map[string]any): over the plugin transport they travel as JSON.
 	Params map[string]any
 	// Body is the request body; nil means an empty body. Through ServeGRPC
-	// the host side sends it to the plugin whether or not the command
-	// reads it, as a server does.
+	// the host side sends it only once the command reads it, as a server
+	// does.
 	Body io.Reader
 	// Root is the folder the command's Request.Root is opened on; empty
 	// means a new t.TempDir().
