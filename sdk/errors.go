@@ -63,7 +63,8 @@ func CodeOf(err error) Code {
 		return CodeCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// ENOTDIR: "a.txt/b" where a.txt is a file; nothing is there.
 		return CodeNotFound
 	case errors.Is(err, fs.ErrExist):
 		return CodeExists

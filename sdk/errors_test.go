@@ -28,6 +28,7 @@ func TestCodeOfMessageOf(t *testing.T) {
 		{"Error keeps its code over its cause", sdk.Errorf(sdk.CodeBadRequest, "no: %w", fs.ErrNotExist), sdk.CodeBadRequest, "no: file does not exist"},
 		{"not exist", &fs.PathError{Op: "open", Path: "a/b", Err: syscall.ENOENT}, sdk.CodeNotFound, "open a/b: no such file or directory"},
 		{"ErrNotExist", fs.ErrNotExist, sdk.CodeNotFound, "file does not exist"},
+		{"a file used as a folder", &fs.PathError{Op: "statat", Path: "a.txt/", Err: syscall.ENOTDIR}, sdk.CodeNotFound, "statat a.txt/: not a directory"},
 		{"exists", &fs.PathError{Op: "open", Path: "f", Err: syscall.EEXIST}, sdk.CodeExists, "open f: file exists"},
 		{"permission", &fs.PathError{Op: "open", Path: "f", Err: syscall.EACCES}, sdk.CodePermission, "open f: permission denied"},
 		{"ENOSPC", &fs.PathError{Op: "write", Path: "big", Err: syscall.ENOSPC}, sdk.CodeNoSpace, "write big: no space left on device"},
