@@ -30,12 +30,8 @@ Examples:
   get reports/2024/summary.pdf
 `
 
-// digests remembers files' SHA-256 across requests (and, on the files,
-// across restarts), so a file is read once to be hashed, not per download.
-var digests = digest.NewCache(8192)
-
-// get serves the "get" verb. Its only state is the digest cache, which is
-// safe for concurrent Run calls.
+// get serves the "get" verb. It keeps no state of its own (file digests
+// live in package digest), so concurrent Run calls are safe.
 type get struct{}
 
 // New returns the "get" command, to serve as a plugin (see plugin/) or to
@@ -91,7 +87,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	}
 
 	size := fi.Size()
-	sum, ok := digests.Lookup(f, fi)
+	sum, ok := digest.Lookup(f, fi)
 	if !ok {
 		// Unknown content: hash it once, and remember the digest while
 		// the file stays as it is.
@@ -101,7 +97,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		}
 		sum = h.Sum(nil)
 		if after, err := f.Stat(); err == nil && after.Size() == size && after.ModTime().Equal(fi.ModTime()) {
-			digests.Record(f, fi, sum)
+			digest.Record(f, fi, sum)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err

@@ -247,7 +247,7 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
 	}
 	if fi, err := f.Stat(); err == nil {
-		digests.Record(f, fi, got) // get will not need to read it to hash it
+		digest.Record(f, fi, got) // get will not need to read it to hash it
 	}
 	if err := f.Sync(); err != nil {
 		return err
@@ -274,9 +274,6 @@ func interrupted(ctx context.Context, err error) error {
 	}
 	return err
 }
-
-// digests records the digest of each stored file for get.
-var digests = digest.NewCache(1024)
 
 // hashFile hashes what was stored, when the body did not come through the
 // path that hashes on the way.

@@ -49,6 +49,16 @@ func (s stamp) parse(v string) ([]byte, bool) {
 	return sum, err == nil && len(sum) == sha256.Size
 }
 
+// shared is the cache put and get share when they run in one process
+// (in-process verbs); as separate plugins they meet through the attribute.
+var shared = NewCache(8192)
+
+// Lookup returns f's digest if one is known for its current content.
+func Lookup(f *os.File, fi os.FileInfo) ([]byte, bool) { return shared.Lookup(f, fi) }
+
+// Record remembers sum as f's digest, in memory and on the file.
+func Record(f *os.File, fi os.FileInfo, sum []byte) { shared.Record(f, fi, sum) }
+
 // Cache is a bounded in-memory map of digests, safe for concurrent use.
 type Cache struct {
 	mu  sync.Mutex
