@@ -185,6 +185,15 @@ func (s *Server) start(ln net.Listener) error {
 		return errors.New("host: Serve called twice")
 	}
 	s.defaults()
+	if s.PluginDir != "" {
+		// A mistyped folder would otherwise serve no verbs, silently.
+		if fi, err := os.Stat(s.PluginDir); err != nil || !fi.IsDir() {
+			if err == nil {
+				err = errors.New("not a folder")
+			}
+			return fmt.Errorf("host: plugins folder %s: %w", s.PluginDir, err)
+		}
+	}
 	abs, err := filepath.Abs(s.Root)
 	if err != nil {
 		return err
@@ -212,6 +221,9 @@ func (s *Server) start(ln net.Listener) error {
 		if s.PluginScanInterval > 0 {
 			s.plugins.Watch(s.PluginScanInterval)
 		}
+	}
+	if _, ok := s.reg.lookup(s.Fallback); s.Fallback != "" && !ok {
+		s.logger().Warn("the fallback verb is not served (yet); unknown verbs get unknown_verb", "fallback", s.Fallback)
 	}
 	return nil
 }
@@ -342,7 +354,10 @@ func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseW
 		}
 	}
 	if !ok {
-		return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q; helps lists the verbs", req.Verb)
+		if _, ok := s.reg.lookup("helps"); ok {
+			return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q; helps lists the verbs", req.Verb)
+		}
+		return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q", req.Verb)
 	}
 	return e.cmd.Run(ctx, req, w)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -368,4 +370,18 @@ func TestBackToBackRequests(t *testing.T) {
 		}
 		wg.Wait()
 	})
+}
+
+// A mistyped plugins folder is an error at start, not a server with no
+// verbs.
+func TestMissingPluginFolder(t *testing.T) {
+	s := &Server{Root: t.TempDir(), PluginDir: filepath.Join(t.TempDir(), "nope")}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Serve(ln)
+	if err == nil || !strings.Contains(err.Error(), "plugins folder") {
+		t.Fatalf("Serve = %v, want a plugins folder error", err)
+	}
 }

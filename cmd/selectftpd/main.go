@@ -46,7 +46,7 @@ func run(args []string, stderr io.Writer) int {
 	srv := host.New()
 	fs.StringVar(&srv.Addr, "listen", host.DefaultAddr, "`address` to listen on")
 	fs.StringVar(&srv.Root, "root", host.DefaultRoot, "`folder` clients' files live in (created if missing)")
-	fs.StringVar(&srv.PluginDir, "plugins", host.DefaultPluginDir, "`folder` of plugin binaries")
+	fs.StringVar(&srv.PluginDir, "plugins", host.DefaultPluginDir, "`folder` of plugin binaries (\"\" for none)")
 	fs.StringVar(&srv.Fallback, "fallback", host.DefaultFallback, "`verb` unknown verbs go to; empty: answer unknown_verb")
 	fs.StringVar(&srv.Backend, "backend", "", "connection engine: reactor (default on Linux) or goroutine")
 	fs.IntVar(&srv.MaxConns, "max-conns", 1024, "most open connections")

@@ -41,6 +41,7 @@ type Manager struct {
 	mu      sync.Mutex // serialises scans and guards procs
 	procs   map[string]*proc
 	refused map[string]fileID // binaries that failed: not retried until they change
+	dirLost bool              // the folder could not be read last time
 	// unsafe files already warned about, so each rescan does not repeat it
 	unsafe     map[string]fileID
 	unsafeMode map[string]os.FileMode
@@ -126,9 +127,13 @@ func (m *Manager) discover() map[string]fileID {
 	found := map[string]fileID{}
 	entries, err := os.ReadDir(m.cfg.Dir)
 	if err != nil {
-		m.cfg.Logger.Warn("cannot read the plugins folder", "dir", m.cfg.Dir, "error", err)
+		if !m.dirLost { // once, not at every rescan
+			m.cfg.Logger.Warn("cannot read the plugins folder; its verbs stop", "dir", m.cfg.Dir, "error", err)
+		}
+		m.dirLost = true
 		return found
 	}
+	m.dirLost = false
 	for _, e := range entries {
 		name := e.Name()
 		if name[0] == '.' {
