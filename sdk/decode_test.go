@@ -107,3 +107,20 @@ func TestDecodeSettingsUnknownKey(t *testing.T) {
 		t.Fatalf("DecodeSettings with a wrong type: %v", err)
 	}
 }
+
+// JSON numbers arrive as float64; a fraction must not be dropped on its way
+// into an integer, and the error is one line naming the field.
+func TestDecodeRefusesFractions(t *testing.T) {
+	var v struct {
+		N int64 `mapstructure:"n"`
+	}
+	req := &sdk.Request{Params: map[string]any{"n": 1.5}}
+	err := req.Decode(&v)
+	if sdk.CodeOf(err) != sdk.CodeBadRequest || !strings.Contains(err.Error(), "'n' 1.5 is not a whole number") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Decode = %v", err)
+	}
+	req.Params["n"] = 2.0
+	if err := req.Decode(&v); err != nil || v.N != 2 {
+		t.Fatalf("Decode(2.0) = %v, %d", err, v.N)
+	}
+}

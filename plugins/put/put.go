@@ -157,9 +157,6 @@ func parse(req *sdk.Request) (*upload, error) {
 	if p.Size == nil {
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "the size parameter is required")
 	}
-	if f, ok := req.Params["size"].(float64); ok && f != math.Trunc(f) {
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "size must be a whole number of bytes, not %v", f)
-	}
 	if *p.Size < 0 {
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "size must not be negative, got %d", *p.Size)
 	}

@@ -170,7 +170,7 @@ func TestPutBadRequest(t *testing.T) {
 		{"parent is a file", nil, map[string]any{"path": "file/x", "size": 3, "sha256": sum}, "file is not a folder"},
 		{"no size", nil, map[string]any{"path": "a", "sha256": sum}, "the size parameter is required"},
 		{"negative size", nil, map[string]any{"path": "a", "size": -1, "sha256": sum}, "size must not be negative, got -1"},
-		{"fractional size", nil, map[string]any{"path": "a", "size": 2.5, "sha256": sum}, "size must be a whole number of bytes, not 2.5"},
+		{"fractional size", nil, map[string]any{"path": "a", "size": 2.5, "sha256": sum}, "invalid request parameters: 'size' 2.5 is not a whole number"},
 		{"size not a number", nil, map[string]any{"path": "a", "size": "three", "sha256": sum}, ""},
 		{"no sha256", nil, map[string]any{"path": "a", "size": 3}, "the sha256 parameter is required"},
 		{"short sha256", nil, map[string]any{"path": "a", "size": 3, "sha256": sum[:62]}, "sha256 must be 64 hex digits"},
