@@ -354,7 +354,9 @@ func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
 			return n, nil
 		}
 	}
-	buf := make([]byte, pb.ChunkSize)
+	bp := pb.Chunk()
+	defer pb.Release(bp)
+	buf := *bp
 	var total int64
 	for {
 		n, err := io.ReadFull(r, buf)

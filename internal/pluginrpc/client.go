@@ -343,7 +343,9 @@ func (s *sender) pump(body io.Reader, cancel context.CancelFunc) {
 	if body != nil {
 		// Reusing buf is safe: grpc-go marshals a message before Send
 		// returns, and no stats handler here keeps it.
-		buf := make([]byte, pb.ChunkSize)
+		bp := pb.Chunk()
+		defer pb.Release(bp)
+		buf := *bp
 		for {
 			n, err := body.Read(buf)
 			if n > 0 {
