@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -128,10 +130,19 @@ func (c *Conn) Get(ctx context.Context, remote string, w io.Writer, progress Pro
 // once the download is whole and verified: the bytes go to a temporary file
 // in localPath's folder, renamed into place on success and removed on any
 // failure, so a failed GetFile leaves no file behind.
+//
+// A new file gets mode 0666 less the umask, as any program's would; a file
+// replaced keeps its mode.
 func (c *Conn) GetFile(ctx context.Context, remote, localPath string, progress Progress) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(localPath), "."+filepath.Base(localPath)+".part-*")
+	f, err := createTemp(localPath, 0o666) // the kernel applies the umask
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("get %s: no folder %s here", remote, filepath.Dir(localPath))
+	}
 	if err != nil {
 		return fmt.Errorf("get %s: %w", remote, err)
+	}
+	if fi, serr := os.Stat(localPath); serr == nil && fi.Mode().IsRegular() {
+		err = f.Chmod(fi.Mode().Perm()) // what it replaces keeps its mode
 	}
 	defer func() {
 		if err != nil {
@@ -139,12 +150,11 @@ func (c *Conn) GetFile(ctx context.Context, remote, localPath string, progress P
 			os.Remove(f.Name())
 		}
 	}()
+	if err != nil {
+		return fmt.Errorf("get %s: %w", remote, err)
+	}
 	if err := c.Get(ctx, remote, f, progress); err != nil {
 		return err
-	}
-	// CreateTemp makes the file private; a downloaded file is an ordinary one.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
 	}
 	// Sync before rename, or a crash could leave an empty file in place.
 	if err := f.Sync(); err != nil {
@@ -157,6 +167,21 @@ func (c *Conn) GetFile(ctx context.Context, remote, localPath string, progress P
 		return fmt.Errorf("get %s: %w", remote, err)
 	}
 	return nil
+}
+
+// createTemp makes a new hidden file beside path, exclusively, with mode
+// less the umask (os.CreateTemp would make it private).
+func createTemp(path string, mode os.FileMode) (*os.File, error) {
+	for try := 0; ; try++ {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".part-"+hex.EncodeToString(rnd[:]))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+		if errors.Is(err, fs.ErrExist) && try < 10 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // verifier receives a download, hashing and counting it.
