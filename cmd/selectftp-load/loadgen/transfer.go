@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/client"
 	"github.com/selectftp/selectftp/internal/wire"
 )
 
@@ -56,17 +55,14 @@ func (s Source) open() (io.Reader, func(), error) {
 }
 
 // sum returns the source's SHA-256 in hex.
-func (s Source) sum() (string, error) {
+func (s Source) sum(ctx context.Context) (string, error) {
 	r, done, err := s.open()
 	if err != nil {
 		return "", err
 	}
 	defer done()
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	_, sum, err := client.HashReader(ctx, r)
+	return sum, err
 }
 
 var (
@@ -215,7 +211,7 @@ func Put(ctx context.Context, addr, path string, src Source, conns int) Result {
 	size, err := src.size()
 	var sum string
 	if err == nil {
-		sum, err = src.sum()
+		sum, err = src.sum(ctx)
 	}
 	if err != nil {
 		res.Errors, res.FirstError = 1, err.Error()
