@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/selectftp/selectftp/plugins/internal/digest"
+	"github.com/selectftp/selectftp/plugins/internal/params"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -56,7 +57,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	if err := req.Decode(&p); err != nil {
 		return err
 	}
-	name, err := pathParam(p.Path, p.Args)
+	name, err := params.Path("get", p.Path, p.Args)
 	if err != nil {
 		return err
 	}
@@ -134,23 +135,6 @@ func regular(name string, fi os.FileInfo) error {
 		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a regular file", name)
 	}
 	return nil
-}
-
-// pathParam picks the path from the "path" parameter or the single word
-// after the verb.
-func pathParam(path string, args []string) (string, error) {
-	switch {
-	case len(args) > 1:
-		return "", sdk.Errorf(sdk.CodeBadRequest, "get takes one path, got %d words", len(args))
-	case path == "" && len(args) == 1:
-		path = args[0]
-	case path != "" && len(args) == 1 && args[0] != path:
-		return "", sdk.Errorf(sdk.CodeBadRequest, "two paths given: %q and %q", path, args[0])
-	}
-	if path == "" {
-		return "", sdk.Errorf(sdk.CodeBadRequest, "get needs a path")
-	}
-	return path, nil
 }
 
 // ctxReader stops reading once ctx is done, so hashing a large file ends

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/selectftp/selectftp/plugins/internal/digest"
+	"github.com/selectftp/selectftp/plugins/internal/params"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -125,18 +126,11 @@ func parse(req *sdk.Request) (*upload, error) {
 	if err := req.Decode(&p); err != nil {
 		return nil, err
 	}
-	name := p.Path
-	switch {
-	case len(p.Args) > 1:
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "put takes one path, got %d words", len(p.Args))
-	case name == "" && len(p.Args) == 1:
-		name = p.Args[0]
-	case name != "" && len(p.Args) == 1 && p.Args[0] != name:
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "two paths given: %q and %q", name, p.Args[0])
+	name, err := params.Path("put", p.Path, p.Args)
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case name == "":
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "put needs a path")
 	case strings.ContainsRune(name, 0):
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "the path contains a NUL byte")
 	case strings.HasSuffix(name, "/"):
