@@ -121,7 +121,7 @@ func (ss *session) fail(code, msg string) {
 		cancel()
 	}
 	if body != nil {
-		body.end(errors.New(msg))
+		body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: msg})
 	}
 	if frame, err := wire.Marshal(wire.TypeStatus, wire.Status{Code: code, Message: msg}); err == nil {
 		ss.c.Enqueue(frame)
@@ -352,7 +352,7 @@ func (ss *session) onClose(err error) {
 		cancel() // the client went away: the command's context says so
 	}
 	if body != nil {
-		body.end(errors.New("the client closed the connection"))
+		body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: "the client closed the connection"})
 	}
 	if ss.tracked {
 		ss.srv.dropSession(ss)
