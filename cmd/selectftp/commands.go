@@ -48,6 +48,18 @@ func (s *session) prepare(ctx context.Context, words []string) (act action, clea
 	}, noop, nil
 }
 
+// noFlags refuses file names that look like flags: "put a.txt -q" would
+// otherwise store a file named -q. Flags go before the verb; a file whose
+// name starts with "-" is written ./-name. "-" alone is stdin or stdout.
+func noFlags(names []string) error {
+	for _, n := range names {
+		if len(n) > 1 && n[0] == '-' {
+			return usagef("%s: flags go before the verb (a file named so: ./%s)", n, n)
+		}
+	}
+	return nil
+}
+
 // print writes a command's text output, ending it with a newline.
 func (s *session) print(text string) {
 	if text == "" {
@@ -63,6 +75,9 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 	noop := func() {}
 	if len(args) < 1 || len(args) > 2 {
 		return nil, noop, usagef("usage: put LOCAL [REMOTE]")
+	}
+	if err := noFlags(args); err != nil {
+		return nil, noop, err
 	}
 	local := args[0]
 	remote := ""
@@ -133,6 +148,9 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 func (s *session) get(args []string) (action, error) {
 	if len(args) < 1 || len(args) > 2 {
 		return nil, usagef("usage: get REMOTE [LOCAL]")
+	}
+	if err := noFlags(args); err != nil {
+		return nil, err
 	}
 	remote := args[0]
 	base := path.Base(remote)

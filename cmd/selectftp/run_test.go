@@ -157,6 +157,7 @@ func TestRunOneShot(t *testing.T) {
 		{"put usage", []string{"--addr", a, "put"}, "", 2, "", "selectftp: usage: put LOCAL [REMOTE]\n"},
 		{"put missing file", []string{"--addr", a, "put", "/nonexistent/file"}, "", 1, "", "selectftp: put: open /nonexistent/file: no such file or directory\n"},
 		{"get usage", []string{"--addr", a, "get", "a", "b", "c"}, "", 2, "", "selectftp: usage: get REMOTE [LOCAL]\n"},
+		{"flag after the verb", []string{"--addr", a, "put", "f.txt", "-q"}, "", 2, "", "selectftp: -q: flags go before the verb"},
 		{"get no name", []string{"--addr", a, "get", "/"}, "", 2, "", "selectftp: get /: give a LOCAL name\n"},
 		{"bad flag", []string{"--bogus"}, "", 2, "", "selectftp: flag provided but not defined: -bogus (see selectftp --help)\n"},
 		{"help", []string{"--help"}, "", 0, usageText, ""},
