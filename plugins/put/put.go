@@ -174,6 +174,11 @@ func (u *upload) check(root *os.Root) error {
 		return sdk.Errorf(sdk.CodeNotFound, "no folder %s for %s", u.dir, u.path)
 	case errors.Is(err, syscall.ENOTDIR):
 		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a folder", u.dir)
+	case errors.Is(err, fs.ErrPermission):
+		return sdk.Errorf(sdk.CodePermission, "%s: permission denied", u.path)
+	case sdk.CodeOf(err) == sdk.CodePermission:
+		// Name the path the client gave, not its folder ("/" for "/x").
+		return sdk.Errorf(sdk.CodePermission, "%s: path escapes the root", u.path)
 	case err != nil:
 		return err
 	case !fi.IsDir():
