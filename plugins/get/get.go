@@ -7,13 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
-	"io/fs"
-	"os"
 
 	"github.com/selectftp/selectftp/plugins/internal/digest"
+	"github.com/selectftp/selectftp/plugins/internal/openfile"
 	"github.com/selectftp/selectftp/plugins/internal/params"
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -64,28 +63,16 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	if req.Root == nil {
 		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder")
 	}
-	// Stat first: opening a FIFO for reading would block.
-	fi, err := req.Root.Stat(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return sdk.Errorf(sdk.CodeNotFound, "no file %q", name)
-	}
-	if err != nil {
+	if err := staging.Check(name); err != nil {
 		return err
 	}
-	if err := regular(name, fi); err != nil {
-		return err
-	}
-	f, err := req.Root.Open(name)
+	// Opened without blocking and checked on the descriptor: a FIFO put in
+	// place of the file fails here instead of hanging the plugin in open.
+	f, fi, err := openfile.Regular(req.Root, name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil { // it may have changed since
-		return err
-	}
-	if err := regular(name, fi); err != nil {
-		return err
-	}
 
 	size := fi.Size()
 	sum, ok := digest.Lookup(f, fi)
@@ -123,16 +110,6 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 			return ctx.Err()
 		}
 		return err
-	}
-	return nil
-}
-
-func regular(name string, fi os.FileInfo) error {
-	switch {
-	case fi.IsDir():
-		return sdk.Errorf(sdk.CodeBadRequest, "%s is a directory", name)
-	case !fi.Mode().IsRegular():
-		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a regular file", name)
 	}
 	return nil
 }

@@ -6,13 +6,16 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/selectftp/selectftp/internal/readme"
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -104,7 +107,7 @@ func TestGetErrors(t *testing.T) {
 		}{
 			{sdktest.Request{Args: []string{"dir"}}, sdk.CodeBadRequest, "dir is a directory"},
 			{sdktest.Request{Args: []string{"."}}, sdk.CodeBadRequest, ". is a directory"},
-			{sdktest.Request{Args: []string{"fifo"}}, sdk.CodeBadRequest, "fifo is not a regular file"},
+			{sdktest.Request{Args: []string{"fifo"}}, sdk.CodeBadRequest, "fifo is not a regular file (a FIFO)"},
 			{sdktest.Request{Args: []string{"missing"}}, sdk.CodeNotFound, `no file "missing"`},
 			{sdktest.Request{Args: []string{"dir/nope/f"}}, sdk.CodeNotFound, `no file "dir/nope/f"`},
 			{sdktest.Request{Args: []string{"../secret"}}, sdk.CodePermission, "../secret: path escapes the root"},
@@ -124,6 +127,98 @@ func TestGetErrors(t *testing.T) {
 			}
 			if len(res.Body) != 0 || len(res.Meta) != 0 {
 				t.Errorf("get %q: a failure sent %v %q", tt.req.Args, res.Meta, res.Body)
+			}
+		}
+	})
+}
+
+// A local user who swaps the file for a FIFO between get's checks and its
+// open must not leave get stuck in open(2): every get ends promptly, with
+// the file or with a clear refusal, and the command keeps serving.
+func TestFIFOSwappedIn(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		keep := t.TempDir() // a second name for every FIFO, to unblock a stuck reader
+		var fifos []string
+		t.Cleanup(func() {
+			for _, p := range fifos { // only a broken get is waiting on one
+				if fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					syscall.Close(fd)
+				}
+			}
+		})
+		data := []byte("regular")
+		write(t, filepath.Join(dir, "f"), data)
+		stop := make(chan struct{})
+		swapped := make(chan int)
+		go func() {
+			n := 0
+			defer func() { swapped <- n }()
+			for ; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tmp := filepath.Join(dir, "tmp")
+				if n%2 == 0 {
+					if syscall.Mkfifo(tmp, 0o644) != nil {
+						return
+					}
+					k := filepath.Join(keep, fmt.Sprint(n))
+					os.Link(tmp, k)
+					fifos = append(fifos, k) // read after <-swapped
+				} else if os.WriteFile(tmp, data, 0o644) != nil {
+					return
+				}
+				os.Rename(tmp, filepath.Join(dir, "f"))
+			}
+		}()
+		deadline := time.Now().Add(3 * time.Second)
+		var served, refused int
+		for i := 0; i < 20_000 && time.Now().Before(deadline); i++ {
+			done := make(chan sdktest.Result, 1)
+			go func() { done <- sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: []string{"f"}}) }()
+			select {
+			case res := <-done:
+				switch {
+				case res.Err == nil && bytes.Equal(res.Body, data):
+					served++
+				case res.Code == sdk.CodeBadRequest && res.Message == "f is not a regular file (a FIFO)",
+					res.Code == sdk.CodeNotFound: // between unlink and rename of some file systems
+					refused++
+				default:
+					t.Errorf("get during swaps: %s %q, %d bytes", res.Code, res.Message, len(res.Body))
+				}
+			case <-time.After(5 * time.Second):
+				close(stop)
+				<-swapped
+				t.Fatalf("get is stuck (opening a FIFO) after %d served, %d refused", served, refused)
+			}
+		}
+		close(stop)
+		t.Logf("%d swaps: %d gets served, %d refused", <-swapped, served, refused)
+		if served == 0 || refused == 0 {
+			t.Errorf("the race was not exercised: %d served, %d refused", served, refused)
+		}
+		write(t, filepath.Join(dir, "g"), data)
+		if res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: []string{"g"}}); res.Err != nil || !bytes.Equal(res.Body, data) {
+			t.Errorf("get after the swaps: %v", res.Err)
+		}
+	})
+}
+
+// A staging name (an upload in progress, or a crash's leftover) is never
+// served, even when such a file exists.
+func TestStagingNameRefused(t *testing.T) {
+	both(t, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		name := staging.Name()
+		write(t, filepath.Join(dir, "sub", name), []byte("half an upload"))
+		for _, p := range []string{name, "sub/" + name} {
+			res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: []string{p}})
+			if res.Code != sdk.CodeBadRequest || !strings.Contains(res.Message, "reserved for uploads in progress") || len(res.Body) != 0 {
+				t.Errorf("get %s: %s %q, %d bytes", p, res.Code, res.Message, len(res.Body))
 			}
 		}
 	})
