@@ -26,10 +26,15 @@ type server struct {
 	pb.UnimplementedCommandServer
 	cmd    Command
 	log    hclog.Logger
-	roots  sync.Map       // root path -> *os.Root, opened once per folder
+	roots  sync.Map       // root id -> *os.Root, made once per id from the host's descriptor
+	rootMu sync.Mutex     // one taker per root: the host sends each descriptor once
 	fds    *fdpass.Sender // the descriptor channel, or nil
 	tokens atomic.Uint64  // names passed descriptors
 }
+
+// rootTimeout bounds the wait for a root's descriptor, which the host sends
+// just before the first request naming it, on the other channel.
+const rootTimeout = 10 * time.Second
 
 type runStream = grpc.BidiStreamingServer[pb.RunInput, pb.RunOutput]
 
@@ -55,18 +60,32 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	return &pb.ConfigureResponse{}, c.Configure(ctx, settings)
 }
 
-func (s *server) root(path string) (*os.Root, error) {
-	if r, ok := s.roots.Load(path); ok {
+// root returns the root the host passed with id. The host hands over its
+// open directory, never a path: a path may name another folder by now (the
+// tree moved away and a symlink put in its place), and a restarted plugin
+// would serve that folder.
+func (s *server) root(id uint64) (*os.Root, error) {
+	if r, ok := s.roots.Load(id); ok {
 		return r.(*os.Root), nil
 	}
-	r, err := os.OpenRoot(path)
+	if s.fds == nil {
+		return nil, errors.New("no descriptor channel: the host cannot hand over the root")
+	}
+	s.rootMu.Lock()
+	defer s.rootMu.Unlock()
+	if r, ok := s.roots.Load(id); ok {
+		return r.(*os.Root), nil
+	}
+	dir, err := s.fds.Take(id, rootTimeout)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := s.roots.LoadOrStore(path, r); loaded {
-		r.Close()
-		return prev.(*os.Root), nil
+	r, err := fdpass.OpenRoot(dir)
+	dir.Close() // the Root holds a descriptor of its own
+	if err != nil {
+		return nil, err
 	}
+	s.roots.Store(id, r)
 	return r, nil
 }
 
@@ -182,8 +201,8 @@ func (s *server) prepare(req *Request, h *pb.RunHeader) error {
 			return Errorf(CodeBadRequest, "params are not a JSON object: %v", err)
 		}
 	}
-	if h.Root != "" {
-		r, err := s.root(h.Root)
+	if h.RootId != 0 {
+		r, err := s.root(h.RootId)
 		if err != nil {
 			return Errorf(CodeInternal, "open the session root: %v", err)
 		}

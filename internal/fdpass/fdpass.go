@@ -1,8 +1,11 @@
-// Package fdpass hands open files from a plugin to the host over a Unix
-// socket pair made when the plugin starts (SCM_RIGHTS), so the host can move
-// a file's bytes itself with sendfile or write an upload straight into it.
-// gRPC still carries the decisions; this channel carries only descriptors,
-// each tagged with a token that a gRPC message names.
+// Package fdpass passes open descriptors between a plugin and the host over
+// a Unix socket pair made when the plugin starts (SCM_RIGHTS). The plugin
+// hands the host files, so the host can move a file's bytes itself with
+// sendfile or write an upload straight into it; the host hands the plugin
+// the directories of its roots, so a plugin never opens a root by a path
+// that may since point elsewhere. gRPC still carries the decisions; this
+// channel carries only descriptors, each tagged with a token that a gRPC
+// message names. Each direction has its own token space.
 package fdpass
 
 import (
@@ -11,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -22,13 +26,16 @@ const EnvFD = "SELECTFTP_FD_CHANNEL"
 // on this system); callers fall back to streaming bytes.
 var ErrUnavailable = errors.New("fdpass: descriptor passing unavailable")
 
-// Receiver collects descriptors sent by a plugin, by token.
+// Receiver is the host's end of the channel: it collects descriptors sent
+// by the plugin, by token, and sends the plugin its roots (Send).
 type Receiver struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	files   map[uint64]passed
 	err     error
 	closeFn func() error
+	sendFn  func(token uint64, f syscall.Conn) error
+	keep    bool // never expire: roots are sent once and taken when first named
 }
 
 // passed is a descriptor waiting to be taken.
@@ -54,7 +61,7 @@ func (r *Receiver) put(token uint64, f *os.File) {
 	defer r.mu.Unlock()
 	now := time.Now()
 	for t, p := range r.files {
-		if now.Sub(p.at) > orphanAge || t == token {
+		if (!r.keep && now.Sub(p.at) > orphanAge) || t == token {
 			p.f.Close()
 			delete(r.files, t)
 		}
@@ -105,6 +112,15 @@ func (r *Receiver) Take(token uint64, timeout time.Duration) (*os.File, error) {
 		}
 		r.cond.Wait()
 	}
+}
+
+// Send passes a duplicate of f's descriptor to the plugin, tagged with
+// token; the plugin takes it with Sender.Take.
+func (r *Receiver) Send(token uint64, f syscall.Conn) error {
+	if r.sendFn == nil {
+		return ErrUnavailable
+	}
+	return r.sendFn(token, f)
 }
 
 // Close shuts the channel and closes descriptors nobody took.

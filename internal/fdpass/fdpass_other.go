@@ -5,6 +5,7 @@ package fdpass
 import (
 	"os"
 	"syscall"
+	"time"
 )
 
 // Pair is unavailable here: plugins stream bytes over gRPC instead.
@@ -27,3 +28,9 @@ func NewSender(*os.File) (*Sender, error) { return nil, ErrUnavailable }
 
 // Dup is unavailable here.
 func Dup(syscall.Conn, string) (*os.File, error) { return nil, ErrUnavailable }
+
+// Take is never reached here.
+func (s *Sender) Take(uint64, time.Duration) (*os.File, error) { return nil, ErrUnavailable }
+
+// OpenRoot is unavailable here: plugins get no root they could trust.
+func OpenRoot(*os.File) (*os.Root, error) { return nil, ErrUnavailable }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,14 +32,42 @@ func Pair() (*Receiver, *os.File, error) {
 		child.Close()
 		return nil, nil, err
 	}
-	uc := c.(*net.UnixConn)
-	r := newReceiver(uc.Close)
-	go r.loop(uc)
+	e := &end{uc: c.(*net.UnixConn)}
+	r := newReceiver(e.uc.Close)
+	r.sendFn = e.send
+	go e.loop(r)
 	return r, child, nil
 }
 
-func (r *Receiver) loop(uc *net.UnixConn) {
-	defer uc.Close() // the plugin is gone: release our end too
+// end is one side of the socket pair: both sides send and receive.
+type end struct {
+	mu sync.Mutex // one sendmsg at a time keeps a token with its descriptor
+	uc *net.UnixConn
+}
+
+// send passes a duplicate of f's descriptor tagged with token.
+func (e *end) send(token uint64, f syscall.Conn) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, _, serr = e.uc.WriteMsgUnix(encodeToken(token), unix.UnixRights(int(fd)), nil)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// loop files each descriptor the other side sends into r until the
+// channel breaks.
+func (e *end) loop(r *Receiver) {
+	uc := e.uc
+	defer uc.Close() // the other side is gone: release our end too
 	buf := make([]byte, 8)
 	oob := make([]byte, unix.CmsgSpace(4))
 	have := 0
@@ -110,10 +139,11 @@ func parseFD(oob []byte) (int, error) {
 	return fds[0], nil
 }
 
-// Sender is the plugin's end of the channel.
+// Sender is the plugin's end of the channel: it sends the host files and
+// takes the roots the host sent (Take).
 type Sender struct {
-	mu sync.Mutex
-	uc *net.UnixConn
+	e     *end
+	inbox *Receiver
 }
 
 // FromEnv opens the channel the host passed, or returns ErrUnavailable.
@@ -141,29 +171,26 @@ func NewSender(f *os.File) (*Sender, error) {
 		c.Close()
 		return nil, ErrUnavailable
 	}
-	return &Sender{uc: uc}, nil
+	e := &end{uc: uc}
+	// The host sends each root once per process, before the first request
+	// naming it; it may be taken much later, so it never expires.
+	in := newReceiver(uc.Close)
+	in.keep = true
+	go e.loop(in)
+	return &Sender{e: e, inbox: in}, nil
 }
 
 // Send passes a duplicate of f's descriptor tagged with token.
-func (s *Sender) Send(token uint64, f syscall.Conn) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		_, _, serr = s.uc.WriteMsgUnix(encodeToken(token), unix.UnixRights(int(fd)), nil)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
+func (s *Sender) Send(token uint64, f syscall.Conn) error { return s.e.send(token, f) }
+
+// Take waits up to timeout for the descriptor the host sent with token and
+// hands it over; the caller closes it.
+func (s *Sender) Take(token uint64, timeout time.Duration) (*os.File, error) {
+	return s.inbox.Take(token, timeout)
 }
 
-// Close closes the plugin's end.
-func (s *Sender) Close() error { return s.uc.Close() }
+// Close closes the plugin's end and what the host sent that nobody took.
+func (s *Sender) Close() error { return s.inbox.Close() }
 
 // Dup gives a file-like value (an *os.File, or a wrapper around one) an
 // *os.File of its own: a close-on-exec duplicate descriptor the caller

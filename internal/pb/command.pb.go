@@ -339,13 +339,15 @@ type RunHeader struct {
 	Args  []string               `protobuf:"bytes,2,rep,name=args,proto3" json:"args,omitempty"`
 	// JSON object of typed parameters; empty means none.
 	ParamsJson []byte `protobuf:"bytes,3,opt,name=params_json,json=paramsJson,proto3" json:"params_json,omitempty"`
-	// Absolute path of the session's root folder.
-	Root       string `protobuf:"bytes,4,opt,name=root,proto3" json:"root,omitempty"`
 	SessionId  string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	RemoteAddr string `protobuf:"bytes,6,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
 	// The host takes file descriptors on the plugin's descriptor channel for
 	// this request: send_file and body_to_file are allowed.
-	Files         bool `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
+	Files bool `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
+	// The session's root folder: the token with which the host passed the
+	// root's directory on the descriptor channel, once per plugin process,
+	// before the first request naming it. 0: no root.
+	RootId        uint64 `protobuf:"varint,8,opt,name=root_id,json=rootId,proto3" json:"root_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,13 +403,6 @@ func (x *RunHeader) GetParamsJson() []byte {
 	return nil
 }
 
-func (x *RunHeader) GetRoot() string {
-	if x != nil {
-		return x.Root
-	}
-	return ""
-}
-
 func (x *RunHeader) GetSessionId() string {
 	if x != nil {
 		return x.SessionId
@@ -427,6 +422,13 @@ func (x *RunHeader) GetFiles() bool {
 		return x.Files
 	}
 	return false
+}
+
+func (x *RunHeader) GetRootId() uint64 {
+	if x != nil {
+		return x.RootId
+	}
+	return 0
 }
 
 type HostReply struct {
@@ -1010,18 +1012,18 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReply\x12<\n" +
 	"\tbody_done\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.BodyDoneH\x00R\bbodyDoneB\x05\n" +
-	"\x03msg\"\xbe\x01\n" +
+	"\x03msg\"\xcf\x01\n" +
 	"\tRunHeader\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x1f\n" +
 	"\vparams_json\x18\x03 \x01(\fR\n" +
-	"paramsJson\x12\x12\n" +
-	"\x04root\x18\x04 \x01(\tR\x04root\x12\x1d\n" +
+	"paramsJson\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x05 \x01(\tR\tsessionId\x12\x1f\n" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
 	"remoteAddr\x12\x14\n" +
-	"\x05files\x18\a \x01(\bR\x05files\"o\n" +
+	"\x05files\x18\a \x01(\bR\x05files\x12\x17\n" +
+	"\aroot_id\x18\b \x01(\x04R\x06rootIdJ\x04\b\x04\x10\x05R\x04root\"o\n" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +

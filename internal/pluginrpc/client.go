@@ -28,9 +28,13 @@ type Plugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	// Name labels errors, usually the plugin's file name.
 	Name string
-	// Files receives the plugin's passed descriptors; nil streams every
-	// byte over gRPC.
+	// Files is the plugin's descriptor channel: it receives the plugin's
+	// passed files and carries the roots to the plugin. Without it a
+	// request with a root fails: a plugin never gets a root's path.
 	Files *fdpass.Receiver
+	// StreamFiles makes every file byte cross gRPC even with a channel,
+	// which then carries only roots (tests of the streaming path).
+	StreamFiles bool
 }
 
 // GRPCServer belongs to the plugin side and is not used by the host.
@@ -40,7 +44,7 @@ func (p *Plugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 
 // GRPCClient wraps the connection to a started plugin.
 func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Remote{name: p.Name, client: pb.NewCommandClient(c), files: p.Files}, nil
+	return &Remote{name: p.Name, client: pb.NewCommandClient(c), files: p.Files, streamOnly: p.StreamFiles}, nil
 }
 
 // DialOptions are the gRPC options the host dials plugins with: the same
@@ -57,9 +61,14 @@ type Remote struct {
 	client pb.CommandClient
 	desc   sdk.Description
 	files  *fdpass.Receiver
+	// streamOnly: the channel carries roots, not the plugin's files.
+	streamOnly bool
 
 	mu   sync.Mutex
 	idle []*pooled // open streams between requests
+
+	rootMu sync.Mutex
+	roots  map[uint64]bool // ids of the roots this process holds
 }
 
 // Load asks the plugin for its description.
@@ -113,6 +122,13 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 	if err := ctx.Err(); err != nil {
 		return err // pooled streams do not carry the request's context
 	}
+	var rootID uint64
+	if req.Root != nil {
+		var err error
+		if rootID, err = r.passRoot(req.Root); err != nil {
+			return err
+		}
+	}
 	ps, err := r.acquire()
 	if err != nil {
 		return r.lost(ctx, err)
@@ -130,10 +146,7 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 	}()
 	s := ps.s
 	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
-		Files: r.files != nil}
-	if req.Root != nil {
-		h.Root = req.Root.Name()
-	}
+		Files: r.files != nil && !r.streamOnly, RootId: rootID}
 	if len(req.Params) > 0 {
 		if h.ParamsJson, err = json.Marshal(req.Params); err != nil {
 			return sdk.Errorf(sdk.CodeBadRequest, "params: %v", err)

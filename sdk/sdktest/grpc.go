@@ -2,7 +2,6 @@ package sdktest
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -31,8 +30,9 @@ func ServeGRPC(t testing.TB, cmd sdk.Command) sdk.Command {
 	return serveGRPC(t, cmd, true)
 }
 
-// ServeGRPCStreaming is ServeGRPC without the descriptor channel: every
-// byte crosses gRPC, as on systems that cannot pass descriptors.
+// ServeGRPCStreaming is ServeGRPC with every file byte crossing gRPC, as
+// when a plugin's file cannot be passed. The descriptor channel still
+// carries the request's root: a plugin never gets a root's path.
 func ServeGRPCStreaming(t testing.TB, cmd sdk.Command) sdk.Command {
 	t.Helper()
 	return serveGRPC(t, cmd, false)
@@ -52,14 +52,10 @@ func serveGRPC(t testing.TB, cmd sdk.Command, withFiles bool) sdk.Command {
 	// end takes the SDK's plugin, and the client's set is replaced below by
 	// the host's.
 	served := &sdk.Plugin{Command: cmd}
-	// The descriptor channel too, as a plugin process gets it: files the
-	// command copies travel as descriptors, not gRPC messages.
-	var files *fdpass.Receiver
-	var child *os.File
-	err := fdpass.ErrUnavailable
-	if withFiles {
-		files, child, err = fdpass.Pair()
-	}
+	// The descriptor channel too, as a plugin process gets it: the root
+	// and the files the command copies travel as descriptors, not paths
+	// or gRPC messages.
+	files, child, err := fdpass.Pair()
 	if err == nil {
 		sender, serr := fdpass.NewSender(child)
 		child.Close()
@@ -79,7 +75,7 @@ func serveGRPC(t testing.TB, cmd sdk.Command, withFiles bool) sdk.Command {
 		client.Close()
 	})
 	verb := cmd.Describe().Verb
-	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: verb, Files: files}}
+	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: verb, Files: files, StreamFiles: !withFiles}}
 	raw, err := client.Dispense(pb.PluginName)
 	if err != nil {
 		t.Fatalf("sdktest: dispense %s: %v", verb, err)
