@@ -61,18 +61,38 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
-// Marshal encodes a control message as a whole frame of type t.
+// Marshal encodes a control message as a whole frame of type t. A control
+// frame never exceeds DefaultMaxControl, the limit every reader applies by
+// default: a Status that would is cut to fit (see FitStatus), any other
+// message that would is an error wrapping ErrTooLarge, so no caller can send
+// a frame its peer must refuse.
 func Marshal(t Type, msg any) ([]byte, error) {
 	p, err := json.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("wire: encode %v: %w", t, err)
 	}
+	if t.Control() && len(p) > DefaultMaxControl {
+		st, ok := msg.(Status)
+		if sp, isPtr := msg.(*Status); isPtr && sp != nil {
+			st, ok = *sp, true
+		}
+		if !ok || t != TypeStatus {
+			return nil, fmt.Errorf("wire: encode %v: %d bytes is over the %d-byte limit of a control frame: %w",
+				t, len(p), DefaultMaxControl, ErrTooLarge)
+		}
+		if p, err = json.Marshal(FitStatus(st, DefaultMaxControl)); err != nil {
+			return nil, fmt.Errorf("wire: encode %v: %w", t, err)
+		}
+	}
 	return AppendFrame(make([]byte, 0, HeaderLen+len(p)), t, p), nil
 }
 
-// Unmarshal decodes a control payload into msg, rejecting trailing data.
+// Unmarshal decodes a control payload into msg. It is strict: invalid UTF-8
+// (or an escaped lone surrogate), a key given twice in one object (also in
+// another case) and trailing data are errors, where encoding/json would
+// quietly pick one meaning.
 func Unmarshal(t Type, payload []byte, msg any) error {
-	if err := json.Unmarshal(payload, msg); err != nil {
+	if err := decodeStrict(payload, msg, false); err != nil {
 		return fmt.Errorf("invalid %v frame: %w", t, err)
 	}
 	return nil
