@@ -41,7 +41,7 @@ func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	} else if fds, err := fdpass.FromEnv(); err == nil {
 		srv.fds = fds // the host moves files itself
 	} else if !errors.Is(err, fdpass.ErrUnavailable) {
-		log.Warn("descriptor channel unusable; streaming files over gRPC", "error", err)
+		log.Warn("descriptor channel unusable: files stream over gRPC and requests with a root fail", "error", err)
 	}
 	pb.RegisterCommandServer(s, srv)
 	return nil
