@@ -6,6 +6,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +34,13 @@ type Config struct {
 	Unregister func(verb, path string)
 	// StartTimeout bounds a plugin's start and handshake (default 10s).
 	StartTimeout time.Duration
+	// HealthInterval is how often each plugin process is pinged (default
+	// 5s; negative: never). A process that does not answer within
+	// HealthTimeout (default 3s), stopped or hung, is killed: its requests
+	// fail with "unavailable" and the next request starts a new one.
+	HealthInterval time.Duration
+	// HealthTimeout bounds one ping.
+	HealthTimeout time.Duration
 }
 
 // Manager owns the plugin processes of one folder.
@@ -41,13 +49,12 @@ type Manager struct {
 	mu      sync.Mutex // serialises scans and guards procs
 	procs   map[string]*proc
 	refused map[string]fileID // binaries that failed: not retried until they change
-	dirLost bool              // the folder could not be read last time
-	// unsafe files already warned about, so each rescan does not repeat it
-	unsafe     map[string]fileID
-	unsafeMode map[string]os.FileMode
-	stop       chan struct{}
-	stopped    bool
-	wg         sync.WaitGroup
+	dirErr  string            // why the folder was refused last time, said once
+	// refusals already logged (path -> reason), so rescans do not repeat them
+	unsafe  map[string]string
+	stop    chan struct{}
+	stopped bool
+	wg      sync.WaitGroup
 }
 
 // New returns a manager; nothing starts until Scan.
@@ -58,29 +65,51 @@ func New(cfg Config) *Manager {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = 5 * time.Second
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = 3 * time.Second
+	}
 	return &Manager{cfg: cfg, procs: map[string]*proc{}, refused: map[string]fileID{},
-		unsafe: map[string]fileID{}, unsafeMode: map[string]os.FileMode{}, stop: make(chan struct{})}
+		unsafe: map[string]string{}, stop: make(chan struct{})}
 }
 
-// fileID tells whether a plugin file was replaced since it was started.
+// fileID is what fstat said of an opened plugin file: a rescan restarts a
+// plugin whose file was replaced or re-permissioned since it started.
 type fileID struct {
-	size  int64
-	mtime time.Time
-	ino   uint64
+	dev, ino     uint64
+	size         int64
+	mode, uid    uint32
+	mtime, ctime int64
+}
+
+// candidate is a checked plugin file, open: it is executed from this
+// descriptor, never by its path.
+type candidate struct {
+	id fileID
+	f  *os.File
 }
 
 // Scan brings the running plugins in line with the folder: it starts new
 // binaries, restarts replaced ones and stops those whose file is gone. A
-// binary that fails to start is logged and skipped; the rest keep working.
-func (m *Manager) Scan(ctx context.Context) {
+// binary that fails to start or its checks is logged and skipped; the rest
+// keep working. A folder that cannot be trusted (see openTrustedDir) or
+// read stops every plugin, and Scan returns why.
+func (m *Manager) Scan(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stopped {
-		return
+		return nil
 	}
-	found := m.discover()
+	found, dirErr := m.discover()
+	defer func() {
+		for _, c := range found {
+			c.f.Close() // started processes hold their own copy
+		}
+	}()
 	for path, p := range m.procs {
-		if id, ok := found[path]; !ok || id != p.id {
+		if c, ok := found[path]; !ok || c.id != p.id {
 			m.cfg.Logger.Info("plugin removed or replaced; stopping it", "path", path, "verb", p.desc.Verb)
 			m.cfg.Unregister(p.desc.Verb, path)
 			p.kill()
@@ -88,7 +117,8 @@ func (m *Manager) Scan(ctx context.Context) {
 		}
 	}
 	paths := make([]string, 0, len(found))
-	for path, id := range found {
+	for path, c := range found {
+		id := c.id
 		if _, ok := m.procs[path]; ok {
 			continue
 		}
@@ -105,35 +135,44 @@ func (m *Manager) Scan(ctx context.Context) {
 	}
 	sort.Strings(paths) // a duplicate verb loses to the file that sorts first
 	for _, path := range paths {
-		p := &proc{m: m, path: path, id: found[path], log: m.cfg.Logger.Named(filepath.Base(path))}
-		if err := p.start(ctx); err != nil {
+		c := found[path]
+		p := &proc{m: m, path: path, id: c.id, log: m.cfg.Logger.Named(filepath.Base(path))}
+		if err := p.start(ctx, c.f); err != nil {
 			m.cfg.Logger.Error("plugin failed to start; skipping it", "path", path, "error", err)
-			m.refused[path] = found[path]
+			m.refused[path] = c.id
 			continue
 		}
 		if err := m.cfg.Register(p, path); err != nil {
 			m.cfg.Logger.Error("plugin skipped", "path", path, "error", err)
-			m.refused[path] = found[path]
+			m.refused[path] = c.id
 			p.kill()
 			continue
 		}
 		m.cfg.Logger.Info("plugin loaded", "verb", p.desc.Verb, "path", path)
 		m.procs[path] = p
 	}
+	return dirErr
 }
 
-// discover lists the folder's plugin binaries, refusing unsafe ones.
-func (m *Manager) discover() map[string]fileID {
-	found := map[string]fileID{}
-	entries, err := os.ReadDir(m.cfg.Dir)
-	if err != nil {
-		if !m.dirLost { // once, not at every rescan
-			m.cfg.Logger.Warn("cannot read the plugins folder; its verbs stop", "dir", m.cfg.Dir, "error", err)
-		}
-		m.dirLost = true
-		return found
+// discover opens and checks the folder's plugin binaries, refusing unsafe
+// ones. The caller closes the returned files.
+func (m *Manager) discover() (map[string]candidate, error) {
+	found := map[string]candidate{}
+	dir, err := openTrustedDir(m.cfg.Dir)
+	var entries []os.DirEntry
+	if err == nil {
+		entries, err = dir.ReadDir(-1)
+		defer dir.Close()
 	}
-	m.dirLost = false
+	if err != nil {
+		err = fmt.Errorf("plugins folder %s refused, no plugin runs: %w", m.cfg.Dir, err)
+		if err.Error() != m.dirErr { // once, not at every rescan
+			m.cfg.Logger.Error("plugins folder refused; its verbs stop", "dir", m.cfg.Dir, "error", err)
+		}
+		m.dirErr = err.Error()
+		return found, err
+	}
+	m.dirErr = ""
 	for _, e := range entries {
 		name := e.Name()
 		if name[0] == '.' {
@@ -143,21 +182,41 @@ func (m *Manager) discover() map[string]fileID {
 		if err != nil {
 			continue
 		}
-		fi, err := os.Stat(path)
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		f, id, err := openPlugin(dir, name)
+		if errors.Is(err, errNotPlugin) {
 			continue // settings files, READMEs, folders
 		}
-		if err := checkSafe(path, fi); err != nil {
-			if id := identify(fi); m.unsafe[path] != id || fi.Mode() != m.unsafeMode[path] {
+		if err != nil {
+			if m.unsafe[path] != err.Error() {
 				m.cfg.Logger.Warn("plugin refused", "path", path, "reason", err)
-				m.unsafe[path], m.unsafeMode[path] = id, fi.Mode()
+				m.unsafe[path] = err.Error()
 			}
 			continue
 		}
 		delete(m.unsafe, path)
-		found[path] = identify(fi)
+		found[path] = candidate{id: id, f: f}
 	}
-	return found
+	for path := range m.unsafe {
+		if _, err := os.Lstat(path); err != nil {
+			delete(m.unsafe, path) // gone: say it again if it comes back
+		}
+	}
+	return found, nil
+}
+
+// reopen opens and checks path's file again for a restart, through the
+// same checks as a scan.
+func (m *Manager) reopen(path string) (*os.File, fileID, error) {
+	dir, err := openTrustedDir(m.cfg.Dir)
+	if err != nil {
+		return nil, fileID{}, fmt.Errorf("plugins folder %s refused: %w", m.cfg.Dir, err)
+	}
+	defer dir.Close()
+	f, id, err := openPlugin(dir, filepath.Base(path))
+	if errors.Is(err, errNotPlugin) {
+		err = fmt.Errorf("%s is no longer an executable file", path)
+	}
+	return f, id, err
 }
 
 // Watch rescans the folder every interval until Close.

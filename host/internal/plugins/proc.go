@@ -23,29 +23,37 @@ import (
 type proc struct {
 	m    *Manager
 	path string
-	id   fileID
+	id   fileID // the checked file's identity; a restart needs the same
 	log  hclog.Logger
 	desc sdk.Description
 
-	mu     sync.Mutex
-	client *plugin.Client
-	remote *pluginrpc.Remote
-	dead   bool // killed on purpose: never restart
+	mu   sync.Mutex
+	cur  *instance // nil: start one at the next request
+	dead bool      // killed on purpose: never restart
 }
 
-// start launches the process, checks the handshake, loads the description
-// and passes the settings. On any failure the process is killed.
-func (p *proc) start(ctx context.Context) error {
-	c, r, d, err := p.launch(ctx)
+// start launches the process from the checked file f, checks the
+// handshake, loads the description and passes the settings. On any
+// failure the process is killed.
+func (p *proc) start(ctx context.Context, f *os.File) error {
+	in, d, err := p.launch(ctx, f)
 	if err != nil {
 		return err
 	}
-	p.client, p.remote, p.desc = c, r, d
+	p.cur, p.desc = in, d
+	go p.watch(in)
 	return nil
 }
 
-func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, sdk.Description, error) {
-	cmd := exec.Command(p.path)
+func (p *proc) launch(ctx context.Context, f *os.File) (*instance, sdk.Description, error) {
+	exe, exeFile, err := execPath(f)
+	if err != nil {
+		return nil, sdk.Description{}, err
+	}
+	// The process has exec'd (or failed to) once Client returns.
+	defer exeFile.Close()
+	cmd := exec.Command(exe)
+	cmd.Args[0] = p.path // what ps shows; /proc/PID/exe names the file too
 	cmd.Dir = filepath.Dir(p.path)
 	// SkipHostEnv keeps the host's secrets from plugins; pass only what a
 	// plugin needs to run and log.
@@ -71,12 +79,12 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 		GRPCDialOptions:  pluginrpc.DialOptions(),
 		SkipHostEnv:      true,
 	})
-	fail := func(err error) (*plugin.Client, *pluginrpc.Remote, sdk.Description, error) {
-		client.Kill()
+	fail := func(err error) (*instance, sdk.Description, error) {
+		hardKill(client, cmd)
 		if files != nil {
 			files.Close()
 		}
-		return nil, nil, sdk.Description{}, err
+		return nil, sdk.Description{}, err
 	}
 	rpc, err := client.Client()
 	if err != nil {
@@ -102,55 +110,74 @@ func (p *proc) launch(ctx context.Context) (*plugin.Client, *pluginrpc.Remote, s
 	if err := remote.Configure(ctx, p.m.settings(d.Verb)); err != nil {
 		return fail(err)
 	}
-	return client, remote, d, nil
+	return &instance{client: client, remote: remote, cmd: cmd, stop: make(chan struct{})}, d, nil
 }
 
 // Describe returns the description the plugin gave at start.
 func (p *proc) Describe() sdk.Description { return p.desc }
 
-// live returns the running process's command, restarting a crashed one.
-func (p *proc) live(ctx context.Context) (*pluginrpc.Remote, error) {
+// live returns the running process, restarting a crashed one from its
+// file, opened and checked again. The caller calls in.active.Done() when its
+// request ends.
+func (p *proc) live(ctx context.Context) (*instance, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.dead {
 		return nil, errors.New("plugin stopped")
 	}
-	if p.client != nil && !p.client.Exited() {
-		return p.remote, nil
+	if in := p.cur; in != nil && !in.client.Exited() {
+		in.active.Add(1)
+		return in, nil
 	}
-	p.log.Warn("plugin process exited; starting it again", "path", p.path)
-	if p.client != nil {
-		p.client.Kill()
-		p.remote.Close()
+	if p.cur != nil {
+		p.log.Warn("plugin process exited; starting it again", "path", p.path)
+		go p.cur.retire(true) // its requests may still be ending
+		p.cur = nil
 	}
-	c, r, _, err := p.launch(ctx)
+	f, id, err := p.m.reopen(p.path)
 	if err != nil {
-		p.client, p.remote = nil, nil
+		p.log.Error("plugin not restarted: its file fails the checks", "path", p.path, "error", err)
 		return nil, err
 	}
-	p.client, p.remote = c, r
-	return r, nil
+	defer f.Close()
+	if id != p.id {
+		// A legitimate replacement is loaded by the next rescan, as a new
+		// plugin; a restart only ever runs the file that was checked.
+		err := errorf("%s changed since it was loaded; the rescan will load it", p.path)
+		p.log.Warn("plugin not restarted", "path", p.path, "error", err)
+		return nil, err
+	}
+	in, _, err := p.launch(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	p.cur = in
+	go p.watch(in)
+	in.active.Add(1)
+	return in, nil
 }
 
-// Run serves a request on the live process. A crash mid-request fails this
-// request with "unavailable"; the next one starts a new process.
+// Run serves a request on the live process. A crash mid-request, or a
+// process killed for failing its health check, fails this request with
+// "unavailable"; the next one starts a new process.
 func (p *proc) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
-	r, err := p.live(ctx)
+	in, err := p.live(ctx)
 	if err != nil {
 		return &sdk.Error{Code: sdk.CodeUnavailable,
 			Message: "the " + p.desc.Verb + " plugin is not available: " + err.Error(), Err: err}
 	}
-	return r.Run(ctx, req, w)
+	defer in.active.Done()
+	return in.remote.Run(ctx, req, w)
 }
 
+// kill stops the plugin for good (removed, replaced or shutting down).
 func (p *proc) kill() {
 	p.mu.Lock()
 	p.dead = true
-	c, r := p.client, p.remote
-	p.client, p.remote = nil, nil
+	in := p.cur
+	p.cur = nil
 	p.mu.Unlock()
-	if c != nil {
-		c.Kill()
-		r.Close()
+	if in != nil {
+		in.retire(false)
 	}
 }

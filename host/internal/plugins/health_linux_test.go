@@ -1,0 +1,103 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/selectftp/selectftp/sdk"
+	"github.com/selectftp/selectftp/sdk/sdktest"
+)
+
+// buildUpper builds the real "upper" plugin into a new plugins folder.
+func buildUpper(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a plugin")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "upper"), "github.com/selectftp/selectftp/plugins/upper/plugin")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the upper plugin: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// gone tells whether pid has exited and been reaped (or is a zombie).
+func gone(pid int) bool {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(st))
+	return len(f) > 2 && f[2] == "Z"
+}
+
+func poll(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A stopped plugin process (SIGSTOP) is found by its health check, killed,
+// and its request fails with "unavailable" instead of hanging; the next
+// request runs on a new process.
+func TestStoppedPluginIsKilledAndReplaced(t *testing.T) {
+	dir := buildUpper(t)
+	m, log := testManager(dir)
+	m.cfg.HealthInterval, m.cfg.HealthTimeout = 100*time.Millisecond, 200*time.Millisecond
+	var cmd sdk.Command
+	m.cfg.Register = func(c sdk.Command, _ string) error { cmd = c; return nil }
+	m.cfg.Unregister = func(string, string) {}
+	if err := m.Scan(context.Background()); err != nil || cmd == nil {
+		t.Fatalf("scan: %v, %v\n%s", err, cmd, log)
+	}
+	defer m.Close()
+	p := cmd.(*proc)
+	if r := sdktest.Run(t, cmd, sdktest.Request{Args: []string{"a"}}); string(r.Body) != "A\n" {
+		t.Fatalf("before: %+v", r)
+	}
+	p.mu.Lock()
+	pid := p.cur.cmd.Process.Pid
+	p.mu.Unlock()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGKILL) // never leave it behind
+
+	start := time.Now()
+	res := make(chan sdktest.Result, 1)
+	go func() { res <- sdktest.Run(t, cmd, sdktest.Request{Args: []string{"b"}}) }()
+	select {
+	case r := <-res:
+		if r.Code != sdk.CodeUnavailable {
+			t.Fatalf("request to the stopped plugin: %+v, want unavailable", r)
+		}
+		t.Logf("the request to the stopped plugin failed after %v: %s", time.Since(start), r.Message)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request to a stopped plugin hung for 10s")
+	}
+	poll(t, "the stopped process to be gone", 10*time.Second, func() bool { return gone(pid) })
+	if !strings.Contains(log.String(), "stopped answering its health check") {
+		t.Errorf("the kill is not logged:\n%s", log)
+	}
+	if r := sdktest.Run(t, cmd, sdktest.Request{Args: []string{"c"}}); string(r.Body) != "C\n" {
+		t.Fatalf("after: %+v", r)
+	}
+	p.mu.Lock()
+	if p.cur == nil || p.cur.cmd.Process.Pid == pid {
+		t.Error("the later request did not run on a new process")
+	}
+	p.mu.Unlock()
+}
