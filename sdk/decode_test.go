@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,14 +37,18 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-func TestDecodeWeakTyping(t *testing.T) {
-	req := &sdk.Request{Params: map[string]any{"size": "42", "force": "true", "path": 7}}
-	var p params
-	if err := req.Decode(&p); err != nil {
-		t.Fatal(err)
-	}
-	if p.Size != 42 || !p.Force || p.Path != "7" {
-		t.Errorf("Decode = %+v", p)
+// Decoding is strict: each field takes only its own JSON type (item 10 of
+// the hardening issue; decode_strict_test.go has the integer cases).
+func TestDecodeNoWeakTyping(t *testing.T) {
+	for _, in := range []map[string]any{
+		{"size": "42"}, {"force": "true"}, {"path": 7}, {"path": json.Number("7")},
+		{"path": true}, {"args": "one"}, {"force": 1},
+	} {
+		var p params
+		err := (&sdk.Request{Params: in}).Decode(&p)
+		if sdk.CodeOf(err) != sdk.CodeBadRequest {
+			t.Errorf("Decode(%v) = %v, %+v; want bad_request", in, err, p)
+		}
 	}
 }
 
