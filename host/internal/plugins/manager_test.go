@@ -91,11 +91,13 @@ func TestDiscoverRefusesUnsafeFiles(t *testing.T) {
 	}
 
 	m, log := testManager(dir)
-	if got, want := discovered(t, m), []string{"good", "owner-only"}; !slices.Equal(got, want) {
+	// A script passes the checks and then fails to start (see
+	// TestScriptPluginDoesNotRun).
+	if got, want := discovered(t, m), []string{"good", "owner-only", "script"}; !slices.Equal(got, want) {
 		t.Fatalf("discovered %v, want %v", got, want)
 	}
 	for _, want := range []string{"link is a symbolic link", "foreign is owned by uid 65534",
-		"group-writable is writable by group", "script is a script"} {
+		"group-writable is writable by group"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log does not say %q:\n%s", want, log)
 		}

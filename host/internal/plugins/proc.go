@@ -88,6 +88,9 @@ func (p *proc) launch(ctx context.Context, f *os.File) (*instance, sdk.Descripti
 	}
 	rpc, err := client.Client()
 	if err != nil {
+		if isScript(f) {
+			err = errorf("%s is a \"#!\" script, and plugins run from the descriptor that was checked, which a script's interpreter cannot open: plugins must be compiled executables (%w)", p.path, err)
+		}
 		return fail(err)
 	}
 	raw, err := rpc.Dispense(pb.PluginName)

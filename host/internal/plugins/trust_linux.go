@@ -126,14 +126,17 @@ func checkPluginFD(f *os.File, path string) (fileID, error) {
 	if st.Mode&0o022 != 0 {
 		return fileID{}, fmt.Errorf("%s is writable by group or others (mode %#o); chmod go-w it", path, st.Mode&0o7777)
 	}
-	// The kernel runs a script's interpreter on the path it was given,
-	// and /proc/self/fd/N is gone by then: refuse it here, clearly.
-	var magic [2]byte
-	if n, _ := f.ReadAt(magic[:], 0); n == 2 && string(magic[:]) == "#!" {
-		return fileID{}, fmt.Errorf("%s is a script; plugins must be compiled executables, run from the checked descriptor", path)
-	}
 	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mode: st.Mode, uid: st.Uid,
 		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, nil
+}
+
+// isScript tells whether f starts with "#!". The kernel runs a script's
+// interpreter on the path it was given, and /proc/self/fd/N is closed by
+// then, so a script plugin fails to start; this says why.
+func isScript(f *os.File) bool {
+	var magic [2]byte
+	n, _ := f.ReadAt(magic[:], 0)
+	return n == 2 && string(magic[:]) == "#!"
 }
 
 // execFD is the lowest descriptor number execPath uses: os/exec's child

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // installELF copies a small real executable to path.
@@ -71,7 +72,7 @@ func TestRestartRechecksTheFile(t *testing.T) {
 		do      func(t *testing.T, path, marker string)
 		wantErr string
 	}{
-		{"replaced by a trusted-looking script", swapToScript, "script"},
+		{"replaced by a trusted-looking script", swapToScript, "changed since it was loaded"},
 		{"replaced by a symlink", func(t *testing.T, path, marker string) {
 			swapToScript(t, path+".target", marker)
 			os.Remove(path)
@@ -114,5 +115,28 @@ func TestRestartRechecksTheFile(t *testing.T) {
 				t.Fatal("the restart ran the swapped-in script")
 			}
 		})
+	}
+}
+
+// A script plugin fails to start, clearly: its interpreter is handed
+// /proc/self/fd/N, closed by then, so it never reads the script.
+func TestScriptPluginDoesNotRun(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plug")
+	marker := filepath.Join(t.TempDir(), "marker")
+	swapToScript(t, path, marker)
+	m, _ := testManager(dir)
+	m.cfg.StartTimeout = 5 * time.Second
+	f, _, err := m.reopen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := &proc{m: m, path: path, log: m.cfg.Logger}
+	if err := p.start(context.Background(), f); err == nil || !strings.Contains(err.Error(), "compiled executables") {
+		t.Fatalf("start of a script plugin: %v", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the script ran")
 	}
 }

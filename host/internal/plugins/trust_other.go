@@ -20,3 +20,5 @@ func openTrustedDir(string) (*os.File, error) { return nil, errUnsupported }
 func openPlugin(*os.File, string) (*os.File, fileID, error) { return nil, fileID{}, errUnsupported }
 
 func execPath(*os.File) (string, *os.File, error) { return "", nil, errUnsupported }
+
+func isScript(*os.File) bool { return false }
