@@ -6,17 +6,24 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // Code is a status code as clients see it. docs/PROTOCOL.md lists them.
 type Code string
 
-// Status codes a command may return.
+// Status codes a command may return. Only internal and unavailable mean
+// the server is at fault; the host logs only those at ERROR, so a client's
+// mistake must map to one of the others.
 const (
-	CodeOK          Code = "ok"
-	CodeBadRequest  Code = "bad_request"
-	CodeTooLarge    Code = "too_large"
+	CodeOK         Code = "ok"
+	CodeBadRequest Code = "bad_request" // also a name with a NUL byte, or a symlink loop
+	CodeTooLarge   Code = "too_large"
+	// CodeNameTooLong is a path, or one of its names, longer than the
+	// file system takes (ENAMETOOLONG).
+	CodeNameTooLong Code = "name_too_long"
 	CodeUnknownVerb Code = "unknown_verb"
 	CodeNotFound    Code = "not_found"
 	CodeExists      Code = "exists"
@@ -72,12 +79,46 @@ func CodeOf(err error) Code {
 		return CodeNoSpace
 	case errors.Is(err, fs.ErrPermission), isEscape(err):
 		return CodePermission
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return CodeNameTooLong
+	case badName(err):
+		return CodeBadRequest
 	}
 	return CodeInternal
 }
 
+// badName reports the errors a client causes with the name it sends: a
+// symlink loop (ELOOP), a name the file system refuses as a byte sequence
+// (EILSEQ), or a NUL byte, which the kernel cannot be given and Go reports
+// as EINVAL.
+func badName(err error) bool {
+	switch {
+	case errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.EILSEQ):
+		return true
+	case errors.Is(err, syscall.EINVAL):
+		return hasNUL(err)
+	}
+	return false
+}
+
+// hasNUL reports whether the path a *fs.PathError or *os.LinkError names
+// holds a NUL byte.
+func hasNUL(err error) bool {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return strings.ContainsRune(pe.Path, 0)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return strings.ContainsRune(le.Old, 0) || strings.ContainsRune(le.New, 0)
+	}
+	return false
+}
+
 // MessageOf is the text a client sees for err: an *Error's message, or the
-// error's text with the root's absolute path kept out of it.
+// error's text with the root's absolute path kept out of it. A path longer
+// than maxMessagePath is shortened, so a 60,000-byte name costs neither the
+// log nor the status frame 60,000 bytes.
 func MessageOf(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -85,16 +126,38 @@ func MessageOf(err error) string {
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		if isEscape(err) {
-			return fmt.Sprintf("%s: path escapes the root", pe.Path)
+		switch p := shortPath(pe.Path); {
+		case isEscape(err):
+			return fmt.Sprintf("%s: path escapes the root", p)
+		case strings.ContainsRune(pe.Path, 0):
+			return fmt.Sprintf("%q: the path contains a NUL byte", p)
+		case errors.Is(err, syscall.ELOOP):
+			return fmt.Sprintf("%s: too many levels of symbolic links (a symlink loop?)", p)
+		default:
+			return fmt.Sprintf("%s %s: %v", pe.Op, p, pe.Err)
 		}
-		return fmt.Sprintf("%s %s: %v", pe.Op, pe.Path, pe.Err)
 	}
 	var le *os.LinkError
 	if errors.As(err, &le) {
-		return fmt.Sprintf("%s %s: %v", le.Op, le.New, le.Err)
+		return fmt.Sprintf("%s %s: %v", le.Op, shortPath(le.New), le.Err)
 	}
 	return err.Error()
+}
+
+// maxMessagePath bounds how much of a path a message repeats.
+const maxMessagePath = 256
+
+// shortPath is p, or its first maxMessagePath bytes (on a UTF-8 boundary)
+// and "…".
+func shortPath(p string) string {
+	if len(p) <= maxMessagePath {
+		return p
+	}
+	cut := maxMessagePath
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return p[:cut] + "…"
 }
 
 // isEscape reports the error os.Root returns for a path that leaves it.
