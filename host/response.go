@@ -9,6 +9,7 @@ import (
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/sdk"
 )
 
 // responseWriter turns a command's output into frames: Response metadata
@@ -17,12 +18,17 @@ type responseWriter struct {
 	mu      sync.Mutex
 	c       netpoll.Conn
 	meta    map[string]any
+	metaMin int // bytes the metadata takes at least, encoded
 	started bool
+	err     error // the metadata could not be sent: every later output fails
 	hdr     [wire.HeaderLen]byte
 }
 
 var errMetaLate = errors.New("host: SetMeta after the body started")
 
+// SetMeta refuses at once a value that cannot fit in a Response frame (a
+// plugin could send 1 MiB of it, a frame our own client refuses); begin
+// checks the exact encoding.
 func (w *responseWriter) SetMeta(key string, value any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -32,24 +38,62 @@ func (w *responseWriter) SetMeta(key string, value any) error {
 	if w.meta == nil {
 		w.meta = map[string]any{}
 	}
-	w.meta[key] = value
+	size := w.metaMin + len(key) + minEncodedLen(value)
+	if old, ok := w.meta[key]; ok {
+		size -= len(key) + minEncodedLen(old)
+	}
+	if size > wire.DefaultMaxControl {
+		// Sticky: a command that ignores this error must not send the
+		// rest of its response as if it were whole.
+		w.err = metaTooLarge(size)
+		return w.err
+	}
+	w.meta[key], w.metaMin = value, size
 	return nil
 }
 
-// begin sends the metadata, if any, before the first byte of output.
+// minEncodedLen is a lower bound of the JSON size of v, computed without
+// encoding it: enough to refuse a huge string or byte slice, the way
+// metadata gets large.
+func minEncodedLen(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case []byte:
+		return len(v) / 3 * 4 // base64
+	}
+	return 0
+}
+
+// metaTooLarge says the metadata does not fit; n is its size, or a lower
+// bound of it.
+func metaTooLarge(n int) error {
+	return sdk.Errorf(sdk.CodeTooLarge, "the response metadata takes %d bytes or more, over the %d-byte limit of a response frame",
+		n, wire.DefaultMaxControl)
+}
+
+// begin sends the metadata, if any, before the first byte of output. If it
+// cannot (too large, or not JSON), nothing of the output is sent and every
+// later call fails the same way, as after SetMeta refused a value.
 func (w *responseWriter) begin() error {
-	if w.started {
-		return nil
+	if w.started || w.err != nil {
+		w.started = true
+		return w.err
 	}
 	w.started = true
 	if len(w.meta) == 0 {
 		return nil
 	}
 	frame, err := wire.Marshal(wire.TypeResponse, wire.Response{Meta: w.meta})
-	if err != nil {
-		return err
+	switch {
+	case errors.Is(err, wire.ErrTooLarge):
+		w.err = metaTooLarge(wire.DefaultMaxControl + 1) // escaping grew it past the limit
+	case err != nil:
+		w.err = sdk.Errorf(sdk.CodeInternal, "the response metadata is not JSON: %v", err)
+	default:
+		return w.c.Write(frame)
 	}
-	return w.c.Write(frame)
+	return w.err
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -80,10 +124,11 @@ func (w *responseWriter) finish(st wire.Status) {
 	defer w.mu.Unlock()
 	if st.OK() {
 		if err := w.begin(); err != nil {
-			st = wire.Status{Code: "internal", Message: err.Error()}
+			st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
 		}
 	}
 	w.started = true
+	// Marshal cuts a status message that would not fit its frame.
 	if frame, err := wire.Marshal(wire.TypeStatus, st); err == nil {
 		w.c.Write(frame)
 	}
