@@ -18,8 +18,11 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/plugins/internal/params"
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -36,22 +39,35 @@ Parameters:
   sha256    the SHA-256 of the body, 64 hex digits (required)
 
 Settings:
-  max_size  the largest upload in bytes; 0 (the default) is no limit
+  max_size    the largest upload in bytes; 0 (the default) is no limit
+  reserve     bytes of the file system no upload may take (default 1%,
+              at most 64 MiB)
+  max_staged  the most bytes all uploads in progress may declare
+              together; 0 (the default) is no limit but the free space
 
 Examples:
   put notes.txt           with size and sha256, the file as the body
   put reports/q3.pdf      into an existing folder reports
 `
 
-// put serves the "put" verb. Its only state is the max_size setting, read
-// atomically, so concurrent Run calls are safe.
+// put serves the "put" verb. Its settings are read atomically and its
+// counters lock, so concurrent Run calls are safe. One value serves the
+// whole server (one plugin process), so the counters are server-wide.
 type put struct {
-	maxSize atomic.Int64 // 0: no limit
+	maxSize   atomic.Int64 // 0: no limit
+	reserve   atomic.Int64 // <0: the default
+	maxStaged atomic.Int64 // 0: no limit
+	staged    staged
+	sweeper   sweeper
 }
 
 // New returns the "put" command, to serve as a plugin (see plugin/) or to
 // register in-process with host.Server.Register.
-func New() sdk.Command { return &put{} }
+func New() sdk.Command {
+	p := &put{}
+	p.reserve.Store(-1)
+	return p
+}
 
 func (*put) Describe() sdk.Description {
 	return sdk.Description{
@@ -62,10 +78,12 @@ func (*put) Describe() sdk.Description {
 }
 
 type putSettings struct {
-	MaxSize int64 `mapstructure:"max_size"`
+	MaxSize   int64  `mapstructure:"max_size"`
+	Reserve   *int64 `mapstructure:"reserve"`
+	MaxStaged int64  `mapstructure:"max_staged"`
 }
 
-// Configure takes the max_size setting.
+// Configure takes the max_size, reserve and max_staged settings.
 func (p *put) Configure(_ context.Context, settings map[string]any) error {
 	var s putSettings
 	if err := sdk.DecodeSettings(settings, &s); err != nil {
@@ -74,7 +92,19 @@ func (p *put) Configure(_ context.Context, settings map[string]any) error {
 	if s.MaxSize < 0 {
 		return fmt.Errorf("invalid settings: max_size must be 0 (no limit) or more, not %d", s.MaxSize)
 	}
+	if s.Reserve != nil && *s.Reserve < 0 {
+		return fmt.Errorf("invalid settings: reserve must be 0 or more bytes, not %d", *s.Reserve)
+	}
+	if s.MaxStaged < 0 {
+		return fmt.Errorf("invalid settings: max_staged must be 0 (no limit) or more, not %d", s.MaxStaged)
+	}
+	reserve := int64(-1)
+	if s.Reserve != nil {
+		reserve = *s.Reserve
+	}
 	p.maxSize.Store(s.MaxSize)
+	p.reserve.Store(reserve)
+	p.maxStaged.Store(s.MaxStaged)
 	return nil
 }
 
@@ -108,7 +138,14 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err := u.check(req.Root); err != nil {
 		return err
 	}
-	if err := u.store(ctx, req.Root, req.Body); err != nil {
+	p.sweeper.maybe(req.Root, req.Log)
+	done, err := p.admit(req, u)
+	if err != nil {
+		return err
+	}
+	err = u.store(ctx, req.Root, req.Body)
+	done()
+	if err != nil {
 		return err
 	}
 	if err := w.SetMeta("path", u.path); err != nil {
@@ -120,6 +157,30 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	return w.SetMeta("sha256", hex.EncodeToString(u.sum))
 }
 
+// admit counts the upload against the free space and max_staged, or
+// refuses it before any byte is read. The returned func ends its count.
+func (p *put) admit(req *sdk.Request, u *upload) (func(), error) {
+	sp, err := spaceOf(req.Root, u.dir)
+	if err != nil {
+		return nil, err
+	}
+	end, err := p.staged.admit(u.size, limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
+	if err != nil {
+		return nil, err
+	}
+	log := req.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	n, b := p.staged.Stats()
+	log.Debug("upload started", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b)
+	return func() {
+		end()
+		n, b := p.staged.Stats()
+		log.Debug("upload ended", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b)
+	}, nil
+}
+
 // parse decodes and validates the parameters.
 func parse(req *sdk.Request) (*upload, error) {
 	var p putParams
@@ -128,6 +189,9 @@ func parse(req *sdk.Request) (*upload, error) {
 	}
 	name, err := params.Path("put", p.Path, p.Args)
 	if err != nil {
+		return nil, err
+	}
+	if err := staging.Check(name); err != nil {
 		return nil, err
 	}
 	switch {
@@ -242,6 +306,9 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	if string(got) != string(u.sum) {
 		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
 	}
+	if err := keepMode(root, u.path, f); err != nil {
+		return err
+	}
 	if fi, err := f.Stat(); err == nil {
 		digest.Record(f, fi, got) // get will not need to read it to hash it
 	}
@@ -256,6 +323,18 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	}
 	committed = true
 	return nil
+}
+
+// keepMode gives the staged file the permission bits of the regular file
+// it replaces, so an overwrite never widens (or narrows) who may read it.
+// Set-id and sticky bits are not carried over to new content. A new file
+// keeps the mode it was created with.
+func keepMode(root *os.Root, path string, f *os.File) error {
+	old, err := root.Lstat(path)
+	if err != nil || !old.Mode().IsRegular() {
+		return nil // nothing to keep, or not a file of ours to copy
+	}
+	return f.Chmod(old.Mode().Perm())
 }
 
 // interrupted is the error for a body that failed before its end: the

@@ -1,11 +1,11 @@
 package put
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
+
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 )
 
 // stage is where an upload is written before it takes its name: never
@@ -21,7 +21,8 @@ type stage interface {
 
 // newStage prefers a file with no name at all (Linux O_TMPFILE): if the
 // plugin dies mid-upload, nothing is left behind. Elsewhere it falls back
-// to a hidden temporary name, removed on failure.
+// to a reserved staging name (package staging), removed on failure and
+// swept after a crash.
 func newStage(root *os.Root, dir, base string) (stage, error) {
 	if preferUnnamed {
 		if st, err := newUnnamedStage(root, dir, base); err == nil {
@@ -43,7 +44,7 @@ var preferUnnamed = true
 // errNoUnnamed means the system or file system has no unnamed files.
 var errNoUnnamed = errors.New("put: unnamed files unsupported")
 
-// namedStage is a hidden temporary file renamed into place.
+// namedStage is a file under a reserved staging name, renamed into place.
 type namedStage struct {
 	root           *os.Root
 	f              *os.File
@@ -68,27 +69,22 @@ func (s *namedStage) abort() {
 	s.root.Remove(s.tmp)
 }
 
-// tempName is a fresh hidden name for base.
-func tempName(base string) string {
-	stem := base
-	if len(stem) > 100 { // keep within NAME_MAX with the suffix added
-		stem = "upload"
-	}
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	return "." + stem + ".part-" + hex.EncodeToString(rnd[:])
-}
-
-// createTemp creates a new file named .BASE.part-RANDOM in dir, exclusively,
-// so two uploads of the same name never share it.
-func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
+// createTemp creates a new file under a fresh staging name in dir,
+// exclusively, so two uploads never share it.
+func createTemp(root *os.Root, dir, _ string) (*os.File, string, error) {
 	for try := 0; ; try++ {
 		// Not filepath.Join: cleaning "link/../x" lexically could pick
 		// another folder than the root resolves.
-		name := dir + "/" + tempName(base)
+		name := dir + "/" + staging.Name()
 		f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 		if errors.Is(err, fs.ErrExist) && try < 10 {
 			continue
+		}
+		if err == nil {
+			// Held while this process lives, so a sweep (of another
+			// put process) never takes the live upload for a leftover.
+			// Without locks, the sweep goes by age.
+			staging.Hold(f)
 		}
 		return f, name, err
 	}
@@ -96,10 +92,16 @@ func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
 
 // syncDir makes the rename in dir durable.
 func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
+	d, err := openDir(root, dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// openDir opens the folder dir under root. O_DIRECTORY makes a FIFO or
+// device swapped in for the folder fail at once instead of blocking open.
+func openDir(root *os.Root, dir string) (*os.File, error) {
+	return root.OpenFile(dir, os.O_RDONLY|oDirectory, 0)
 }

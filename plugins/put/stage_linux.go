@@ -6,7 +6,11 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 )
+
+const oDirectory = unix.O_DIRECTORY
 
 // unnamedStage is an O_TMPFILE file in the target folder: it has no name
 // until commit links it, so a crash leaves nothing to clean up.
@@ -17,7 +21,7 @@ type unnamedStage struct {
 }
 
 func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
-	d, err := root.Open(dir) // confined: the folder resolves inside the root
+	d, err := openDir(root, dir) // confined: the folder resolves inside the root
 	if err != nil {
 		return nil, err
 	}
@@ -34,20 +38,25 @@ func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
 
 func (s *unnamedStage) file() *os.File { return s.f }
 
-// commit links the file under a hidden name, then renames that over the
-// target: linkat cannot replace, rename can, atomically.
+// commit links the file under its name when nothing is there yet. To
+// replace a file it links it under a reserved staging name, then renames
+// that over the target: linkat cannot replace, rename can, atomically. A
+// crash between the two leaves only a staging name, which no verb serves
+// and put sweeps.
 func (s *unnamedStage) commit() error {
 	defer s.dir.Close()
 	defer s.f.Close()
 	dirfd := int(s.dir.Fd())
-	tmp := tempName(s.base)
-	proc := fmt.Sprintf("/proc/self/fd/%d", s.f.Fd())
-	err := unix.Linkat(unix.AT_FDCWD, proc, dirfd, tmp, unix.AT_SYMLINK_FOLLOW)
-	if err != nil {
-		// Without /proc, AT_EMPTY_PATH does it (it needs privilege).
-		err = unix.Linkat(int(s.f.Fd()), "", dirfd, tmp, unix.AT_EMPTY_PATH)
+	err := s.link(dirfd, s.base)
+	if err == nil {
+		return s.dir.Sync()
 	}
-	if err != nil {
+	if !errors.Is(err, unix.EEXIST) {
+		return &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
+	}
+	tmp := staging.Name()
+	staging.Hold(s.f) // a live upload, to any sweep, until f is closed
+	if err := s.link(dirfd, tmp); err != nil {
 		return &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
 	}
 	if err := unix.Renameat(dirfd, tmp, dirfd, s.base); err != nil {
@@ -55,6 +64,18 @@ func (s *unnamedStage) commit() error {
 		return &os.LinkError{Op: "rename", Old: tmp, New: s.base, Err: err}
 	}
 	return s.dir.Sync()
+}
+
+// link gives the unnamed file the name name in the folder dirfd; it fails
+// with EEXIST if the name is taken.
+func (s *unnamedStage) link(dirfd int, name string) error {
+	proc := fmt.Sprintf("/proc/self/fd/%d", s.f.Fd())
+	err := unix.Linkat(unix.AT_FDCWD, proc, dirfd, name, unix.AT_SYMLINK_FOLLOW)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		// Without /proc, AT_EMPTY_PATH does it (it needs privilege).
+		err = unix.Linkat(int(s.f.Fd()), "", dirfd, name, unix.AT_EMPTY_PATH)
+	}
+	return err
 }
 
 func (s *unnamedStage) abort() {

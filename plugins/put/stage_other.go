@@ -2,6 +2,11 @@
 
 package put
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
+
+const oDirectory = syscall.O_DIRECTORY
 
 func newUnnamedStage(*os.Root, string, string) (stage, error) { return nil, errNoUnnamed }
