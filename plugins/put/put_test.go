@@ -134,13 +134,13 @@ func TestPut(t *testing.T) {
 	})
 }
 
-func TestPutArgsAndWeakTypes(t *testing.T) {
+func TestPutArgsAndUpperCaseDigest(t *testing.T) {
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
 		data := []byte("abc")
 		res := sdktest.Run(t, cmd, sdktest.Request{
 			Root: dir, Args: []string{"a.txt"}, Body: bytes.NewReader(data),
-			Params: map[string]any{"size": "3", "sha256": strings.ToUpper(hexSum(data))},
+			Params: map[string]any{"size": 3, "sha256": strings.ToUpper(hexSum(data))},
 		})
 		if res.Err != nil || res.Meta["path"] != "a.txt" || res.Meta["sha256"] != hexSum(data) {
 			t.Fatalf("put a.txt: %v %v", res.Meta, res.Err)
