@@ -25,6 +25,7 @@ type bodyPipe struct {
 	done     bool // the command finished: later bytes are discarded
 	wantRoom bool // the loop paused and waits for room
 	onRoom   func()
+	progress func() // called when bytes arrive or are taken; may be nil
 	sum      []byte // SHA-256 of what went into a file, once complete
 }
 
@@ -66,6 +67,9 @@ func (p *bodyPipe) write(b []byte) {
 		b = b[c:]
 	}
 	p.cond.Broadcast()
+	if p.progress != nil {
+		p.progress()
+	}
 }
 
 // end marks the body complete (End frame), or failed when err is non-nil.
@@ -96,6 +100,15 @@ func (p *bodyPipe) finish() {
 	if resume {
 		p.onRoom()
 	}
+}
+
+// stalled reports whether the body waits on the command, not the client:
+// the buffer is full and the loop has stopped reading for it. The minimum
+// upload rate does not count such time against the client.
+func (p *bodyPipe) stalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.wantRoom || (p.n == p.size && !p.done)
 }
 
 // ended reports whether the client sent the whole body.
@@ -140,7 +153,11 @@ func (p *bodyPipe) consumeAndUnlock(c int) {
 	if resume {
 		p.wantRoom = false
 	}
+	progress := p.progress
 	p.mu.Unlock()
+	if progress != nil {
+		progress()
+	}
 	if resume {
 		p.onRoom()
 	}

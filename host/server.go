@@ -25,6 +25,16 @@ const (
 	DefaultRoot      = "./data"
 	DefaultPluginDir = "./plugins.d"
 	DefaultFallback  = "upper"
+	// DefaultMaxConnsPerIP is the per-address connection limit: well below
+	// the total, so one host cannot take every slot.
+	DefaultMaxConnsPerIP = 128
+	// DefaultHelloTimeout bounds the handshake.
+	DefaultHelloTimeout = 10 * time.Second
+	// DefaultMinRate is the slowest a client may send a body or read
+	// output, in bytes per second.
+	DefaultMinRate = 1 << 10
+	// DefaultRequestTimeout is how long a request may move no byte.
+	DefaultRequestTimeout = 60 * time.Second
 )
 
 // Version is the server version sent in the Hello frame.
@@ -65,6 +75,10 @@ type Server struct {
 	// MaxConns limits open connections (default 1024); a client over the
 	// limit is told "busy" and closed.
 	MaxConns int
+	// MaxConnsPerIP limits open connections from one address (default
+	// DefaultMaxConnsPerIP; negative: no limit), so one host cannot take
+	// every slot.
+	MaxConnsPerIP int
 	// MaxHeader limits control frames (default 64 KiB).
 	MaxHeader int
 	// IdleTimeout closes connections with no request and no traffic
@@ -74,8 +88,29 @@ type Server struct {
 	// frame and did not finish it (default 30s).
 	FrameTimeout time.Duration
 	// WriteTimeout closes connections whose peer accepts no bytes while
-	// output waits (default 60s).
+	// output waits (default 60s). It is also the window MinWriteRate is
+	// measured over.
 	WriteTimeout time.Duration
+	// HelloTimeout closes connections that have not completed the Hello
+	// this long after they were accepted (default 10s).
+	HelloTimeout time.Duration
+	// MinBodyRate is the slowest a request body may arrive, in bytes per
+	// second averaged over each FrameTimeout window (default 1 KiB/s;
+	// negative: no minimum). Time the server makes the client wait does
+	// not count.
+	MinBodyRate int
+	// MinWriteRate is the slowest a client may read output, in bytes per
+	// second averaged over each WriteTimeout window in which output waited
+	// throughout (default 1 KiB/s; negative: no minimum).
+	MinWriteRate int
+	// RequestTimeout cancels a request that moves no byte (body in,
+	// output out) for this long (default 60s; negative: never). Transfers
+	// are measured by progress, not by how long they take. A command that
+	// ignores the cancellation is answered for a few seconds later, and
+	// its connection closed.
+	RequestTimeout time.Duration
+	// VerbTimeouts overrides RequestTimeout per verb.
+	VerbTimeouts map[string]time.Duration
 	// Logger receives the server's log (default: hclog to stderr).
 	Logger hclog.Logger
 
@@ -85,6 +120,7 @@ type Server struct {
 	root      *os.Root
 	plugins   *plugins.Manager
 	sessions  map[*session]struct{}
+	perIP     map[string]int // open connections by peer address
 	closing   atomic.Bool
 	serving   bool
 	done      chan struct{} // closed when the last session ends after Shutdown
@@ -135,6 +171,21 @@ func (s *Server) defaults() {
 	}
 	if s.WriteTimeout <= 0 {
 		s.WriteTimeout = 60 * time.Second
+	}
+	if s.MaxConnsPerIP == 0 {
+		s.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if s.HelloTimeout <= 0 {
+		s.HelloTimeout = DefaultHelloTimeout
+	}
+	if s.MinBodyRate == 0 {
+		s.MinBodyRate = DefaultMinRate
+	}
+	if s.MinWriteRate == 0 {
+		s.MinWriteRate = DefaultMinRate
+	}
+	if s.RequestTimeout == 0 {
+		s.RequestTimeout = DefaultRequestTimeout
 	}
 	if s.PluginScanInterval == 0 {
 		s.PluginScanInterval = 2 * time.Second
@@ -209,6 +260,7 @@ func (s *Server) start(ln net.Listener) error {
 		return err
 	}
 	s.sessions = map[*session]struct{}{}
+	s.perIP = map[string]int{}
 	s.workers = workers.New(10 * time.Second)
 	s.serving = true
 	if s.PluginDir != "" {
@@ -217,7 +269,16 @@ func (s *Server) start(ln net.Listener) error {
 			Register:   func(cmd sdk.Command, path string) error { return s.reg.add(cmd, path) },
 			Unregister: func(verb, path string) { s.reg.remove(verb, path) },
 		})
-		s.plugins.Scan(context.Background())
+		if err := s.plugins.Scan(context.Background()); err != nil {
+			// A plugins folder someone else could write is refused: an
+			// operator must hear it at start, not find a server with no
+			// verbs.
+			s.plugins.Close()
+			s.engine.Close()
+			s.root.Close()
+			s.serving = false
+			return fmt.Errorf("host: %w", err)
+		}
 		if s.PluginScanInterval > 0 {
 			s.plugins.Watch(s.PluginScanInterval)
 		}
@@ -325,8 +386,11 @@ func (s *Server) addSession(ss *session) (code, msg string, ok bool) {
 		return codeShuttingDown, "the server is shutting down", false
 	case len(s.sessions) >= s.MaxConns:
 		return codeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.MaxConns), false
+	case s.MaxConnsPerIP > 0 && s.perIP[ss.ip] >= s.MaxConnsPerIP:
+		return codeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.MaxConnsPerIP), false
 	}
 	s.sessions[ss] = struct{}{}
+	s.perIP[ss.ip]++
 	return "", "", true
 }
 
@@ -337,6 +401,9 @@ func (s *Server) dropSession(ss *session) {
 		return
 	}
 	delete(s.sessions, ss)
+	if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
+		delete(s.perIP, ss.ip) // the map must not grow with every address ever seen
+	}
 	if s.done != nil && len(s.sessions) == 0 {
 		close(s.done)
 	}

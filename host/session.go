@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -47,8 +49,9 @@ const (
 type handler struct{ s *Server }
 
 func (h *handler) OnOpen(c netpoll.Conn) {
-	ss := &session{srv: h.s, c: c, id: "c" + strconv.FormatUint(h.s.nextID.Add(1), 10)}
+	ss := &session{srv: h.s, c: c, id: "c" + strconv.FormatUint(h.s.nextID.Add(1), 10), opened: time.Now()}
 	ss.parser.MaxControl = h.s.MaxHeader
+	ss.ip = peerIP(c.RemoteAddr())
 	ss.touch()
 	c.SetContext(ss)
 	if code, msg, ok := h.s.addSession(ss); !ok {
@@ -74,12 +77,23 @@ func (h *handler) OnClose(c netpoll.Conn, err error) {
 	ss.onClose(err)
 }
 
+// peerIP is the key of the per-IP limit: the address without the port,
+// IPv4-mapped IPv6 folded to IPv4.
+func peerIP(a net.Addr) string {
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	return a.String()
+}
+
 // session is one client connection.
 type session struct {
 	srv     *Server
 	c       netpoll.Conn
 	id      string
-	tracked bool // counted in srv.sessions
+	opened  time.Time
+	tracked bool   // counted in srv.sessions
+	ip      string // the peer's address, the per-IP limit's key
 
 	// Loop-only state.
 	parser wire.Parser
@@ -90,10 +104,17 @@ type session struct {
 	state      sessionState
 	body       *bodyPipe
 	cancel     context.CancelFunc
-	stopping   bool // shut down once the current request ends
-	finishing  bool // a request's status is being queued
+	stopping   bool   // shut down once the current request ends
+	finishing  bool   // a request's status is being queued
+	verb       string // the running request's verb, for its timeout
 	lastActive atomic.Int64
-	frameStart atomic.Int64 // when the pending partial frame began; 0: none
+	frameStart atomic.Int64  // when the pending partial frame began; 0: none
+	bodyIn     atomic.Int64  // body bytes received, for the minimum rate
+	progress   atomic.Int64  // last time the running request moved a byte
+	timedOut   atomic.Bool   // the request deadline cancelled the request
+	requests   atomic.Uint64 // counts requests, so timers tell one from the next
+
+	timers timerState // the sweeper's own bookkeeping
 }
 
 // logger is the session's logger, made on first use: most connections
@@ -106,6 +127,10 @@ func (ss *session) logger() hclog.Logger {
 }
 
 func (ss *session) touch() { ss.lastActive.Store(time.Now().UnixNano()) }
+
+// markProgress records that the running request moved a byte: the request
+// deadline measures time without progress, not time since the start.
+func (ss *session) markProgress() { ss.progress.Store(time.Now().UnixNano()) }
 
 // fail queues a final status and closes the connection after it is sent.
 func (ss *session) fail(code, msg string) {
@@ -148,6 +173,12 @@ func (ss *session) onData(in []byte) int {
 				return consumed // paused until the command reads
 			}
 		}
+		// A client that sends requests and never reads the answers must
+		// not make us hold answers without bound: stop here, and the
+		// connection hands back the rest once its output drains.
+		if (state == stateIdle || state == stateHello) && ss.c.OutputFull() {
+			return consumed
+		}
 		ev, n, err := ss.parser.NextLimit(in[consumed:], limit)
 		consumed += n
 		if err != nil {
@@ -177,8 +208,10 @@ func (ss *session) event(ev wire.Event, state sessionState, body *bodyPipe) {
 	case wire.EventData:
 		switch state {
 		case stateBody:
+			ss.bodyIn.Add(int64(len(ev.Payload)))
 			body.write(ev.Payload)
 		case stateDraining:
+			ss.bodyIn.Add(int64(len(ev.Payload)))
 		default:
 			ss.fail(codeProtocol, "data frame outside a request body")
 		}
@@ -270,8 +303,12 @@ func (ss *session) request(payload []byte) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	body := newBodyPipe(bodyBuffer, ss.c.ResumeRead)
+	body.progress = ss.markProgress
+	ss.markProgress()
+	ss.timedOut.Store(false)
+	ss.requests.Add(1)
 	ss.mu.Lock()
-	ss.state, ss.body, ss.cancel = stateBody, body, cancel
+	ss.state, ss.body, ss.cancel, ss.verb = stateBody, body, cancel, q.Verb
 	ss.mu.Unlock()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
@@ -294,8 +331,11 @@ func (ss *session) run(ctx context.Context, req *sdk.Request, body *bodyPipe) {
 	err := ss.srv.dispatch(ctx, req, w)
 	body.finish()
 	st := wire.Status{Code: wire.StatusOK}
+	if ss.timedOut.Load() {
+		err = sdk.Errorf(sdk.CodeTimeout, "%s made no progress for %v and was stopped", verb, ss.srv.requestTimeout(verb))
+	}
 	if err != nil {
-		if ctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeUnavailable {
+		if ctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeUnavailable && sdk.CodeOf(err) != sdk.CodeTimeout {
 			err = context.Canceled // the client went away; say so, not what broke
 		}
 		st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
@@ -356,54 +396,5 @@ func (ss *session) onClose(err error) {
 	}
 	if ss.tracked {
 		ss.srv.dropSession(ss)
-	}
-}
-
-// check enforces the idle, half-sent-frame and write-stall timers; the
-// sweeper calls it.
-func (ss *session) check(now time.Time) {
-	s := ss.srv
-	if n, last := ss.c.Pending(); n > 0 && now.Sub(last) > s.WriteTimeout {
-		go s.logger().Warn("closing stalled connection", "session", ss.id, "queued", n)
-		ss.c.Close()
-		return
-	}
-	if fs := ss.frameStart.Load(); fs != 0 && now.Sub(time.Unix(0, fs)) > s.FrameTimeout {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("frame not completed within %v", s.FrameTimeout))
-		return
-	}
-	ss.mu.Lock()
-	state, finishing := ss.state, ss.finishing
-	ss.mu.Unlock()
-	if finishing {
-		return
-	}
-	quiet := now.Sub(time.Unix(0, ss.lastActive.Load()))
-	if (state == stateIdle || state == stateHello || state == stateBody || state == stateDraining) && quiet > s.IdleTimeout {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no traffic for %v", s.IdleTimeout))
-	}
-}
-
-// sweep runs the timers until stop is closed.
-func (s *Server) sweep(stop chan struct{}) {
-	every := min(s.IdleTimeout, s.FrameTimeout, s.WriteTimeout) / 4
-	every = max(10*time.Millisecond, min(every, time.Second))
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			live := make([]*session, 0, len(s.sessions))
-			for ss := range s.sessions {
-				live = append(live, ss)
-			}
-			s.mu.Unlock()
-			for _, ss := range live {
-				ss.check(now)
-			}
-		}
 	}
 }

@@ -108,7 +108,9 @@ func (b *bench) startSelectftpd(ctx context.Context, name string, extra ...strin
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	argv := append([]string{filepath.Join(b.cfg.bin, "selectftpd"), "--listen", addr, "--root", b.sfRoot,
-		"--plugins", b.cfg.plugins, "--log-level", "warn"}, extra...)
+		// Every bench client comes from loopback: the per-address limit,
+		// a defence against one host taking every slot, would cap them.
+		"--plugins", b.cfg.plugins, "--log-level", "warn", "--max-conns-per-ip", "-1"}, extra...)
 	c, err := b.procs.start(name, argv...)
 	if err != nil {
 		return nil, "", err

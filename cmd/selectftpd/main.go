@@ -53,6 +53,12 @@ func run(args []string, stderr io.Writer) int {
 	fs.DurationVar(&srv.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections idle this long")
 	fs.DurationVar(&srv.FrameTimeout, "frame-timeout", 30*time.Second, "close connections that leave a frame half-sent this long")
 	fs.DurationVar(&srv.WriteTimeout, "write-timeout", 60*time.Second, "close connections that accept no output this long")
+	fs.IntVar(&srv.MaxConnsPerIP, "max-conns-per-ip", host.DefaultMaxConnsPerIP, "most open connections from one address (negative: no limit)")
+	fs.DurationVar(&srv.HelloTimeout, "hello-timeout", host.DefaultHelloTimeout, "close connections that have not said hello this long after connecting")
+	fs.IntVar(&srv.MinBodyRate, "min-upload-rate", host.DefaultMinRate, "slowest upload in `bytes/s`, averaged over --frame-timeout (negative: none)")
+	fs.IntVar(&srv.MinWriteRate, "min-download-rate", host.DefaultMinRate, "slowest a client may read, in `bytes/s` averaged over --write-timeout (negative: none)")
+	fs.DurationVar(&srv.RequestTimeout, "request-timeout", host.DefaultRequestTimeout, "cancel a request that moves no byte this long (negative: never)")
+	verbTimeouts := fs.String("verb-timeouts", "", "per-verb request timeouts, e.g. `put=2m,upper=5s`")
 	fs.DurationVar(&srv.PluginScanInterval, "plugin-scan", 2*time.Second, "how often to rescan the plugins folder (negative: never)")
 	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
@@ -82,6 +88,18 @@ func run(args []string, stderr io.Writer) int {
 	srv.Logger = hclog.New(&hclog.LoggerOptions{
 		Name: "selectftpd", Level: lvl, Output: stderr, JSONFormat: *format == "json",
 	})
+	if *verbTimeouts != "" {
+		srv.VerbTimeouts = map[string]time.Duration{}
+		for _, kv := range strings.Split(*verbTimeouts, ",") {
+			verb, d, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			dur, err := time.ParseDuration(d)
+			if !ok || verb == "" || err != nil {
+				fmt.Fprintf(stderr, "selectftpd: --verb-timeouts: %q is not VERB=DURATION\n", kv)
+				return 2
+			}
+			srv.VerbTimeouts[strings.ToLower(verb)] = dur
+		}
+	}
 	if *settings != "" {
 		p, err := os.ReadFile(*settings)
 		if err == nil {

@@ -91,6 +91,7 @@ func serve(t *testing.T) (addr, root string) {
 	srv.Root = root
 	srv.PluginDir = ""
 	srv.MaxConns = 200
+	srv.MaxConnsPerIP = -1 // every test client is on loopback
 	srv.Logger = hclog.NewNullLogger()
 	srv.Register(get.New())
 	srv.Register(put.New())

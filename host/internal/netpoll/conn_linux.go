@@ -38,6 +38,7 @@ type conn struct {
 	// Loop-only state.
 	armed uint32 // epoll interest currently registered
 	dead  bool
+	gated bool   // reading is held until the output queue drains (see OutputFull)
 	keep  []byte // bytes OnData did not consume
 
 	queued atomic.Bool // an opSync task is pending
@@ -47,8 +48,10 @@ type conn struct {
 	cond      sync.Cond // writers waiting for the queue to shrink
 	q         outQueue
 	last      time.Time
+	sent      uint64
 	waiters   int
 	resumes   uint32 // counts ResumeRead, to spot one racing a partial OnData
+	outHold   bool   // OutputFull said yes during the running OnData
 	paused    bool
 	closeReq  bool
 	writeShut bool
@@ -107,6 +110,7 @@ func (c *conn) write(b []byte, block bool) error {
 		n, _ := unix.Write(c.fd, b)
 		if n > 0 {
 			c.last = time.Now()
+			c.sent += uint64(n)
 			b = b[n:]
 		}
 		if len(b) == 0 {
@@ -173,6 +177,16 @@ func (c *conn) waitRoom(block bool) error {
 	return nil
 }
 
+func (c *conn) OutputFull() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	full := c.q.n > c.l.r.opts.MaxOutput
+	if full {
+		c.outHold = true
+	}
+	return full
+}
+
 func (c *conn) PauseRead() {
 	c.mu.Lock()
 	c.paused = true
@@ -201,6 +215,12 @@ func (c *conn) Close() {
 	c.closeReq = true
 	c.mu.Unlock()
 	c.kick()
+}
+
+func (c *conn) Sent() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent
 }
 
 func (c *conn) Pending() (int, time.Time) {
@@ -278,8 +298,16 @@ func (l *loop) deliver(c *conn, b []byte, fromKeep bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// A ResumeRead that arrived while OnData ran answers this very
-	// partial consumption; pausing now would lose it for good.
-	if k < len(b) && c.resumes == gen {
+	// partial consumption; pausing now would lose it for good. A handler
+	// that stopped because the output is full is not paused either: the
+	// output gate in sync holds the kept bytes until the queue drains.
+	outHeld := c.outHold
+	c.outHold = false
+	switch {
+	case k == len(b):
+	case outHeld:
+		c.gated = true
+	case c.resumes == gen:
 		c.paused = true
 	}
 	return !c.paused && !c.closeReq && !c.writeShut && len(c.keep) == 0
@@ -290,7 +318,7 @@ func (l *loop) deliver(c *conn, b []byte, fromKeep bool) bool {
 func (l *loop) sync(c *conn) {
 	for i := 0; !c.dead; i++ {
 		c.mu.Lock()
-		closeReq, shut, paused, pending := c.closeReq, c.writeShut, c.paused, c.q.n
+		closeReq, shut, pending := c.closeReq, c.writeShut, c.q.n
 		c.mu.Unlock()
 		if closeReq {
 			l.closeConn(c, nil)
@@ -313,7 +341,14 @@ func (l *loop) sync(c *conn) {
 			}
 			return
 		}
-		if !paused && len(c.keep) > 0 {
+		// Read the pause and the output gate after flushing: the
+		// flush may just have opened the gate.
+		c.mu.Lock()
+		paused, over := c.paused, c.q.n > l.r.opts.MaxOutput
+		c.mu.Unlock()
+		c.gated = c.gated && over
+		readable := !paused && !c.gated
+		if readable && len(c.keep) > 0 {
 			if i == redeliverBudget {
 				c.kick() // let the loop serve others first
 				return
@@ -322,7 +357,7 @@ func (l *loop) sync(c *conn) {
 			continue
 		}
 		want := c.armed &^ unix.EPOLLIN
-		if !paused {
+		if readable {
 			want |= unix.EPOLLIN
 		}
 		l.setInterest(c, want)
@@ -363,6 +398,7 @@ func (l *loop) flush(c *conn) bool {
 		}
 		if n > 0 {
 			c.q.advance(n)
+			c.sent += uint64(n)
 			c.last = time.Now()
 		}
 		if err == unix.EINTR {
@@ -385,6 +421,12 @@ func (l *loop) flush(c *conn) bool {
 	if shut && pending == 0 {
 		l.closeConn(c, nil)
 		return false
+	}
+	if c.gated && pending <= l.r.opts.MaxOutput {
+		// The output gate opens: sync re-arms reading and hands back
+		// the bytes the handler left.
+		c.gated = false
+		c.kick()
 	}
 	want := c.armed &^ unix.EPOLLOUT
 	if pending > 0 {

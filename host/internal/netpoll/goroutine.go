@@ -188,8 +188,11 @@ type gconn struct {
 	cond      sync.Cond // reader waiting for resume; writers for space
 	q         outQueue
 	last      time.Time
+	sent      uint64
 	closeErr  error
 	resumes   uint32
+	outHold   bool // OutputFull said yes during the running OnData
+	gated     bool // reading waits for the output queue to drain
 	paused    bool
 	writeShut bool
 	writing   bool // a writer goroutine is running
@@ -229,9 +232,12 @@ func (c *gconn) readLoop() {
 	}()
 	for {
 		c.mu.Lock()
-		for !c.closed && (c.paused || c.writeShut) {
+		// A handler held back by its output waits for the queue to
+		// drain (see OutputFull); the writer broadcasts when it does.
+		for !c.closed && (c.paused || c.writeShut || (c.gated && c.q.n > c.e.opts.MaxOutput)) {
 			c.cond.Wait()
 		}
+		c.gated = false
 		closed := c.closed
 		c.mu.Unlock()
 		if closed {
@@ -283,6 +289,10 @@ func (c *gconn) deliver(b []byte, fromKeep bool) {
 	gen := c.resumes
 	c.mu.Unlock()
 	k := clampConsumed(c.e.h.OnData(c, b), len(b))
+	c.mu.Lock()
+	hold := c.outHold
+	c.outHold = false
+	c.mu.Unlock()
 	if k == len(b) {
 		if fromKeep {
 			c.keep = nil
@@ -295,7 +305,9 @@ func (c *gconn) deliver(b []byte, fromKeep bool) {
 		c.keep = append(c.keep[:0], b[k:]...)
 	}
 	c.mu.Lock()
-	if c.resumes == gen {
+	if hold {
+		c.gated = true // wait for the output to drain, not for ResumeRead
+	} else if c.resumes == gen {
 		c.paused = true
 	}
 	c.mu.Unlock()
@@ -413,6 +425,7 @@ func (c *gconn) progress(n int) {
 	defer c.mu.Unlock()
 	if !c.closed && n > 0 {
 		c.q.advance(n)
+		c.sent += uint64(n)
 		c.last = time.Now()
 		if c.q.n <= c.e.opts.MaxOutput {
 			c.cond.Broadcast()
@@ -445,6 +458,16 @@ func (c *gconn) sendSeg(s *fileSeg, buf **[]byte) (int, error) {
 	return c.nc.Write(b[:k])
 }
 
+func (c *gconn) OutputFull() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	full := c.q.n > c.e.opts.MaxOutput
+	if full {
+		c.outHold = true
+	}
+	return full
+}
+
 func (c *gconn) PauseRead() {
 	c.mu.Lock()
 	c.paused = true
@@ -475,6 +498,12 @@ func (c *gconn) CloseWrite() {
 }
 
 func (c *gconn) Close() { c.closeWith(nil) }
+
+func (c *gconn) Sent() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent
+}
 
 func (c *gconn) Pending() (int, time.Time) {
 	c.mu.Lock()

@@ -17,6 +17,15 @@
 //     the connection's output queue holds more than Options.MaxOutput bytes
 //     (the download backpressure: a slow reader makes the producer wait), and
 //     fails with ErrClosed once the connection is closed.
+//   - Output can hold input back: a handler that stops consuming because
+//     OutputFull said so returns short, and the backend reads nothing more
+//     from that socket until the output queue has drained to MaxOutput,
+//     then delivers the kept bytes again by itself (no ResumeRead). A
+//     server that answers from inside OnData (Enqueue) uses this so that a
+//     peer sending requests and never reading the answers cannot make it
+//     hold more than about MaxOutput of answers. It is opt-in: a
+//     full-duplex exchange (a body read while output is produced) must
+//     keep reading.
 //   - Only the backend closes sockets. A peer's EOF, even a half-close,
 //     ends the connection: output still queued is dropped.
 //
@@ -84,6 +93,11 @@ type Conn interface {
 	// end (it was truncated), the connection is closed with an error: the
 	// peer cannot be sent bytes that no longer exist.
 	SendFile(f *os.File, off, n int64) error
+	// OutputFull reports whether the output queue holds more than
+	// MaxOutput bytes. When it says so from inside OnData, the handler may
+	// return short: the unconsumed bytes are kept, the connection is not
+	// paused, and they are delivered again once the queue has drained.
+	OutputFull() bool
 	// PauseRead stops reading the socket until ResumeRead. Bytes already
 	// read when it takes effect are kept and delivered after ResumeRead.
 	PauseRead()
@@ -101,6 +115,9 @@ type Conn interface {
 	// bytes included, and the last time the socket accepted bytes (or the
 	// time the queue became non-empty).
 	Pending() (n int, lastProgress time.Time)
+	// Sent reports how many bytes the socket has accepted in all, so a
+	// caller can hold a slow reader to a minimum rate.
+	Sent() uint64
 	// RemoteAddr is the peer's address.
 	RemoteAddr() net.Addr
 	// SetContext attaches a handler value; Context returns it.
