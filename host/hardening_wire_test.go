@@ -59,8 +59,8 @@ func wireTestCommands() []sdk.Command {
 	say := sdk.Func(sdk.Description{Verb: "say", Summary: "fail with params.n copies of params.s"},
 		func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 			var p struct {
-				S string
-				N int
+				S string `mapstructure:"s"`
+				N int    `mapstructure:"n"`
 			}
 			if err := req.Decode(&p); err != nil {
 				return err
@@ -70,8 +70,8 @@ func wireTestCommands() []sdk.Command {
 	meta := sdk.Func(sdk.Description{Verb: "meta", Summary: "set params.n copies of params.s as metadata, then write"},
 		func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 			var p struct {
-				S string
-				N int
+				S string `mapstructure:"s"`
+				N int    `mapstructure:"n"`
 			}
 			if err := req.Decode(&p); err != nil {
 				return err
@@ -213,4 +213,53 @@ func dialClient(t *testing.T, addr string) *client.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// requestsDecodedStrictly says host/session.go decodes requests with
+// wire.DecodeRequest. Set it when session.go's request() makes that switch
+// (its owner's change, item 10 of hardening issue 6).
+const requestsDecodedStrictly = false
+
+// Item 10: what encoding/json resolved quietly (the last of two keys, bad
+// UTF-8 as U+FFFD) is refused with a clear bad_request, in a Hello (which
+// closes the connection) and in a request (which does not).
+func TestStrictJSONFromClients(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		addr := startWireServer(t, backend, io.Discard)
+		for _, hello := range []string{
+			`{"protocol":"ftp","protocol":"selectftp","versions":[1]}`,
+			`{"protocol":"selectftp","versions":[1],"Versions":[1]}`,
+			"{\"protocol\":\"selectftp\",\"versions\":[1],\"x\":\"\xff\"}",
+		} {
+			c := dialRaw(t, addr)
+			c.write(wire.AppendFrame(nil, wire.TypeHello, []byte(hello)))
+			if st := c.status(); st.Code != "bad_request" || !strings.Contains(st.Message, "hello") {
+				t.Errorf("hello %q: status %+v, want bad_request", hello, st)
+			}
+		}
+		if !requestsDecodedStrictly {
+			t.Skip("host/session.go does not call wire.DecodeRequest yet")
+		}
+		c := dialRaw(t, addr).hello()
+		for _, tc := range []struct{ payload, msg string }{
+			{`{"verb":"open","params":{"path":"a","path":"b"}}`, `duplicate key "path"`},
+			{`{"verb":"open","params":{"path":"a","Path":"b"}}`, `duplicate key "Path"`},
+			{`{"verb":"open","verb":"say"}`, `duplicate key "verb"`},
+			{"{\"verb\":\"open\",\"params\":{\"path\":\"caf\xe9\"}}", "invalid UTF-8"},
+			{`{"verb":"open","params":{"path":"\udc00"}}`, "unpaired surrogate"},
+			{`{"verb":"say","params":{"n":9.3e18}}`, "'n' 9.3e18 is not a whole number"},
+			{`{"verb":"say","params":{"n":"0x10"}}`, `'n' got the string "0x10", want an integer`},
+			{`{"verb":"say","params":{"n":true}}`, "'n' got true, want an integer"},
+		} {
+			c.write(wire.AppendFrame(nil, wire.TypeRequest, []byte(tc.payload)))
+			c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+			if st := c.status(); st.Code != "bad_request" || !strings.Contains(st.Message, tc.msg) {
+				t.Errorf("request %q: status %+v, want bad_request saying %q", tc.payload, st, tc.msg)
+			}
+		}
+		// The connection goes on.
+		if r := c.request("upper", []string{"next"}, nil, nil); string(r.body) != "NEXT\n" {
+			t.Fatalf("after the refused requests: %+v", r)
+		}
+	})
 }

@@ -26,11 +26,12 @@ var (
 // DecodeRequest decodes a Request payload strictly, as Unmarshal does, and
 // keeps the numbers in Params as json.Number so that integers keep their
 // full precision (a float64 holds only 53 bits). A request without a verb is
-// an error.
+// an error. Errors say what is wrong without naming the frame, for the
+// caller's "invalid request: ".
 func DecodeRequest(payload []byte) (Request, error) {
 	var q Request
 	if err := decodeStrict(payload, &q, true); err != nil {
-		return Request{}, fmt.Errorf("invalid %v frame: %w", TypeRequest, err)
+		return Request{}, err
 	}
 	if q.Verb == "" {
 		return Request{}, errors.New("the request has no verb")

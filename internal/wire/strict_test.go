@@ -40,9 +40,9 @@ func TestDecodeRequestStrict(t *testing.T) {
 		{"lone low surrogate", `{"verb":"get","params":{"path":"\udc00"}}`, ErrInvalidUTF8, `\udc00`},
 		{"reversed pair", `{"verb":"get","params":{"path":"\udc00\ud800"}}`, ErrInvalidUTF8, "surrogate"},
 		{"trailing data", `{"verb":"get"} {}`, nil, "after the JSON object"},
-		{"not an object", `["get"]`, nil, "invalid request frame"},
+		{"not an object", `["get"]`, nil, "cannot unmarshal array"},
 		{"no verb", `{"args":["x"]}`, nil, "no verb"},
-		{"truncated", `{"verb":`, nil, "invalid request frame"},
+		{"truncated", `{"verb":`, nil, "unexpected EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
