@@ -80,57 +80,36 @@ func invalidUTF8(p []byte) int {
 type object struct {
 	isObj     bool
 	expectKey bool
-	keys      []string            // folded keys, while few
-	set       map[string]struct{} // folded keys, once many
+	start     int                 // its keys are keys[start:] while it is open
+	set       map[string]struct{} // folded keys, once there are many
 }
 
 // linearKeys is how many keys an object holds before a map beats comparing
 // each new key with every earlier one.
 const linearKeys = 8
 
-// add records key and reports whether an equal one was there.
-func (o *object) add(key string) bool {
-	if o.set != nil {
-		if _, dup := o.set[key]; dup {
-			return true
-		}
-		o.set[key] = struct{}{}
-		return false
-	}
-	for _, k := range o.keys {
-		if k == key {
-			return true
-		}
-	}
-	o.keys = append(o.keys, key)
-	if len(o.keys) > linearKeys {
-		o.set = make(map[string]struct{}, 2*len(o.keys))
-		for _, k := range o.keys {
-			o.set[k] = struct{}{}
-		}
-		o.keys = nil
-	}
-	return false
-}
-
 // checkKeys scans p, which json has already accepted, for duplicate keys
 // and string escapes of lone surrogates. It never reads out of bounds on
-// bad input.
+// bad input. Requests are small and come in floods, so it allocates
+// nothing for objects of a few keys without escapes.
 func checkKeys(p []byte) error {
-	var stack []object
+	var stackBuf [8]object
+	var keyBuf [16][]byte
+	stack, keys := stackBuf[:0], keyBuf[:0]
 	for i := 0; i < len(p); {
 		switch p[i] {
 		case '{', '[':
-			stack = append(stack, object{isObj: p[i] == '{', expectKey: p[i] == '{'})
+			stack = append(stack, object{isObj: p[i] == '{', expectKey: p[i] == '{', start: len(keys)})
 			i++
 		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 {
+				keys = keys[:stack[n-1].start]
+				stack = stack[:n-1]
 			}
 			i++
 		case ',':
-			if len(stack) > 0 && stack[len(stack)-1].isObj {
-				stack[len(stack)-1].expectKey = true
+			if n := len(stack); n > 0 && stack[n-1].isObj {
+				stack[n-1].expectKey = true
 			}
 			i++
 		case '"':
@@ -145,8 +124,26 @@ func checkKeys(p []byte) error {
 				if err != nil {
 					return err
 				}
-				if top.add(fold(key)) {
-					return fmt.Errorf("%w %q", ErrDuplicateKey, key)
+				if top.set == nil {
+					for _, k := range keys[top.start:] {
+						if bytes.EqualFold(k, key) {
+							return fmt.Errorf("%w %q", ErrDuplicateKey, key)
+						}
+					}
+					keys = append(keys, key)
+					if len(keys)-top.start > linearKeys {
+						top.set = make(map[string]struct{}, 4*linearKeys)
+						for _, k := range keys[top.start:] {
+							top.set[fold(string(k))] = struct{}{}
+						}
+						keys = keys[:top.start]
+					}
+				} else {
+					f := fold(string(key))
+					if _, dup := top.set[f]; dup {
+						return fmt.Errorf("%w %q", ErrDuplicateKey, key)
+					}
+					top.set[f] = struct{}{}
 				}
 			}
 			i = end
@@ -213,20 +210,20 @@ func hex4(p []byte, i int) (rune, bool) {
 
 // keyText is a key's text: its raw bytes, or its unescaped value when it
 // has escapes, so that "a" and "\u0061" are the same key.
-func keyText(quoted []byte, escaped bool) (string, error) {
+func keyText(quoted []byte, escaped bool) ([]byte, error) {
 	if !escaped {
-		return string(quoted[1 : len(quoted)-1]), nil
+		return quoted[1 : len(quoted)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(quoted, &s); err != nil {
-		return "", err
+		return nil, err
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
-// fold maps s to one representative of the strings strings.EqualFold calls
+// fold maps s to one representative of the strings bytes.EqualFold calls
 // equal to it (each rune becomes the smallest of its case-fold orbit), so a
-// set of folded keys finds case-insensitive duplicates.
+// set of folded keys finds the duplicates the linear scan finds.
 func fold(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {

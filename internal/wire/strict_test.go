@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -222,4 +223,47 @@ func FuzzUnmarshalHello(f *testing.F) {
 			t.Fatalf("accepted %q", p)
 		}
 	})
+}
+
+// Random documents with colliding keys (in case, through escapes, nested
+// and many to an object), compared with the reference: what the fuzz
+// target does, for a fixed number of cases on every test run.
+func TestCheckKeysMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 10))
+	keys := []string{`"a"`, `"A"`, `"\u0061"`, `"k"`, `"\u212a"`, `"ſ"`, `"S"`, `"a\""`, `"a\\"`, `"é"`, `"É"`, `"\ud83d\ude00"`, `"x1"`, `"x2"`, `"x3"`, `"x4"`, `"x5"`, `"x6"`, `"x7"`, `"x8"`, `"x9"`}
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch r := rng.IntN(6); {
+		case r == 0 && depth < 4:
+			n := rng.IntN(12)
+			parts := make([]string, n)
+			for i := range parts {
+				parts[i] = keys[rng.IntN(len(keys))] + ":" + value(depth+1)
+			}
+			return "{" + strings.Join(parts, ",") + "}"
+		case r == 1 && depth < 4:
+			return "[" + value(depth+1) + "," + value(depth+1) + "]"
+		case r == 2:
+			return keys[rng.IntN(len(keys))] // a string value that looks like a key
+		default:
+			return "1"
+		}
+	}
+	dups := 0
+	for range 5000 {
+		p := []byte(value(0))
+		if !json.Valid(p) {
+			t.Fatalf("generated invalid JSON %s", p)
+		}
+		got, want := checkKeys(p), referenceCheck(p)
+		if errors.Is(got, ErrDuplicateKey) != errors.Is(want, ErrDuplicateKey) {
+			t.Fatalf("checkKeys %v, reference %v, for %s", got, want, p)
+		}
+		if got != nil {
+			dups++
+		}
+	}
+	if dups == 0 || dups == 5000 {
+		t.Fatalf("%d of 5000 documents had duplicates: the generator tests nothing", dups)
+	}
 }
