@@ -215,11 +215,6 @@ func dialClient(t *testing.T, addr string) *client.Conn {
 	return c
 }
 
-// requestsDecodedStrictly says host/session.go decodes requests with
-// wire.DecodeRequest. Set it when session.go's request() makes that switch
-// (its owner's change, item 10 of hardening issue 6).
-const requestsDecodedStrictly = false
-
 // Item 10: what encoding/json resolved quietly (the last of two keys, bad
 // UTF-8 as U+FFFD) is refused with a clear bad_request, in a Hello (which
 // closes the connection) and in a request (which does not).
@@ -236,9 +231,6 @@ func TestStrictJSONFromClients(t *testing.T) {
 			if st := c.status(); st.Code != "bad_request" || !strings.Contains(st.Message, "hello") {
 				t.Errorf("hello %q: status %+v, want bad_request", hello, st)
 			}
-		}
-		if !requestsDecodedStrictly {
-			t.Skip("host/session.go does not call wire.DecodeRequest yet")
 		}
 		c := dialRaw(t, addr).hello()
 		for _, tc := range []struct{ payload, msg string }{

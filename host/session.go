@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -142,16 +141,19 @@ func (ss *session) fail(code, msg string) {
 	ss.state = stateClosed
 	cancel, body := ss.cancel, ss.body
 	ss.mu.Unlock()
+	// The final status goes out before the running command hears of the
+	// cancellation, so its own answer ("canceled") cannot overtake it:
+	// after CloseWrite its writes fail.
+	if frame, err := wire.Marshal(wire.TypeStatus, wire.Status{Code: code, Message: msg}); err == nil {
+		ss.c.Enqueue(frame)
+	}
+	ss.c.CloseWrite()
 	if cancel != nil {
 		cancel()
 	}
 	if body != nil {
 		body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: msg})
 	}
-	if frame, err := wire.Marshal(wire.TypeStatus, wire.Status{Code: code, Message: msg}); err == nil {
-		ss.c.Enqueue(frame)
-	}
-	ss.c.CloseWrite()
 }
 
 func (ss *session) onData(in []byte) int {
@@ -290,11 +292,7 @@ func (ss *session) hello(payload []byte) {
 
 // request starts a command on its own goroutine.
 func (ss *session) request(payload []byte) {
-	var q wire.Request
-	err := json.Unmarshal(payload, &q)
-	if err == nil && q.Verb == "" {
-		err = errors.New("the request has no verb")
-	}
+	q, err := wire.DecodeRequest(payload)
 	if err != nil {
 		// The body still follows: answer now and drop it up to End.
 		ss.setState(stateIdle, stateDraining)

@@ -189,7 +189,9 @@ func (s *server) serve(ctx context.Context, req *Request, h *pb.RunHeader, out *
 	if runErr != nil {
 		msg = MessageOf(runErr)
 		if code == CodeInternal {
-			req.Log.Error("command failed", "error", runErr)
+			// Debug: the host logs the failure at ERROR with the session,
+			// verb and code; go-plugin would otherwise relay a second copy.
+			req.Log.Debug("command failed", "error", runErr)
 		}
 	}
 	out.finish(code, msg) // an error here is a broken stream the host sees too
@@ -197,9 +199,11 @@ func (s *server) serve(ctx context.Context, req *Request, h *pb.RunHeader, out *
 
 func (s *server) prepare(req *Request, h *pb.RunHeader) error {
 	if len(h.ParamsJson) > 0 {
-		if err := json.Unmarshal(h.ParamsJson, &req.Params); err != nil {
+		params, err := parseParams(h.ParamsJson) // numbers stay exact
+		if err != nil {
 			return Errorf(CodeBadRequest, "params are not a JSON object: %v", err)
 		}
+		req.Params = params
 	}
 	if h.RootId != 0 {
 		r, err := s.root(h.RootId)
