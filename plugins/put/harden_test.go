@@ -141,7 +141,7 @@ func TestDeclaredSizeOverFreeSpace(t *testing.T) {
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
 		req := sdktest.Request{Root: dir, Args: []string{"huge"}, Body: unread(t, cmd),
-			Params: map[string]any{"size": float64(1 << 62), "sha256": hexSum(nil)}}
+			Params: map[string]any{"size": int64(1 << 62), "sha256": hexSum(nil)}}
 		start := time.Now()
 		res := sdktest.Run(t, cmd, req)
 		if res.Code != sdk.CodeNoSpace || !strings.HasPrefix(res.Message, "not enough space for 4611686018427387904 bytes: ") {
