@@ -261,3 +261,51 @@ func TestTrickleReaderIsClosed(t *testing.T) {
 		}
 	})
 }
+
+// A command that works a long time between bytes (hashing a large file)
+// says so with sdk.Progress and is not taken for stuck.
+func TestProgressKeepsARequestAlive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		think := sdk.Func(sdk.Description{Verb: "think"},
+			func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+				deadline := time.Now().Add(time.Second) // five request timeouts
+				for time.Now().Before(deadline) {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					sdk.Progress(ctx)
+					time.Sleep(20 * time.Millisecond)
+				}
+				_, err := io.WriteString(w, "thought")
+				return err
+			})
+		_, addr := startServer(t, backend, func(s *Server) {
+			s.RequestTimeout = 200 * time.Millisecond
+			s.Register(think)
+		})
+		c := dialRaw(t, addr).hello()
+		if r := c.request("think", nil, nil, nil); !r.status.OK() || string(r.body) != "thought" {
+			t.Fatalf("got %q %+v", r.body, r.status)
+		}
+	})
+}
+
+// The per-IP limit keys IPv6 by its /64: one host commonly holds a whole
+// /64 and would otherwise have 2^64 slots' worth of addresses.
+func TestPeerIP(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"127.0.0.1:2121", "127.0.0.1"},
+		{"[::ffff:10.1.2.3]:99", "10.1.2.3"},
+		{"[2001:db8:1:2:aaaa::1]:5", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:6", "2001:db8:1:2::/64"},
+		{"[fe80::1%eth0]:7", "fe80::/64"},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := peerIP(a); got != tc.want {
+			t.Errorf("peerIP(%s) = %s, want %s", tc.addr, got, tc.want)
+		}
+	}
+}

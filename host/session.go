@@ -77,12 +77,20 @@ func (h *handler) OnClose(c netpoll.Conn, err error) {
 }
 
 // peerIP is the key of the per-IP limit: the address without the port,
-// IPv4-mapped IPv6 folded to IPv4.
+// IPv4-mapped IPv6 folded to IPv4, and IPv6 by its /64, since one host
+// commonly holds a whole /64 and could otherwise take every slot.
 func peerIP(a net.Addr) string {
-	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-		return ap.Addr().Unmap().WithZone("").String()
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return a.String()
 	}
-	return a.String()
+	ip := ap.Addr().Unmap().WithZone("")
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
 
 // session is one client connection.
@@ -110,8 +118,8 @@ type session struct {
 	frameStart atomic.Int64  // when the pending partial frame began; 0: none
 	bodyIn     atomic.Int64  // body bytes received, for the minimum rate
 	progress   atomic.Int64  // last time the running request moved a byte
-	timedOut   atomic.Bool   // the request deadline cancelled the request
-	requests   atomic.Uint64 // counts requests, so timers tell one from the next
+	seq        uint64        // numbers requests, so the timers tell one from the next
+	timedOut   atomic.Uint64 // seq of the request the deadline cancelled
 
 	timers timerState // the sweeper's own bookkeeping
 }
@@ -158,6 +166,20 @@ func (ss *session) fail(code, msg string) {
 
 func (ss *session) onData(in []byte) int {
 	ss.touch()
+	n := ss.consume(in)
+	// The half-sent-frame timer runs while a header or control frame is
+	// incomplete, however consume stopped.
+	if ss.parser.Pending() && !ss.parser.InData() {
+		ss.frameStart.CompareAndSwap(0, time.Now().UnixNano())
+	} else {
+		ss.frameStart.Store(0)
+	}
+	return n
+}
+
+// consume parses what in holds, as far as the body buffer and the output
+// bound allow, and returns how much it used.
+func (ss *session) consume(in []byte) int {
 	consumed := 0
 	for consumed < len(in) {
 		ss.mu.Lock()
@@ -196,11 +218,6 @@ func (ss *session) onData(in []byte) int {
 		} else if n == 0 {
 			break
 		}
-	}
-	if ss.parser.Pending() && !ss.parser.InData() {
-		ss.frameStart.CompareAndSwap(0, time.Now().UnixNano())
-	} else {
-		ss.frameStart.Store(0)
 	}
 	return consumed
 }
@@ -300,12 +317,13 @@ func (ss *session) request(payload []byte) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	ctx = sdk.WithProgress(ctx, ss.markProgress)
 	body := newBodyPipe(bodyBuffer, ss.c.ResumeRead)
 	body.progress = ss.markProgress
 	ss.markProgress()
-	ss.timedOut.Store(false)
-	ss.requests.Add(1)
 	ss.mu.Lock()
+	ss.seq++
+	seq := ss.seq
 	ss.state, ss.body, ss.cancel, ss.verb = stateBody, body, cancel, q.Verb
 	ss.mu.Unlock()
 	req := &sdk.Request{
@@ -313,7 +331,7 @@ func (ss *session) request(payload []byte) {
 		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
 	}
-	ss.srv.workers.Go(func() { ss.run(ctx, req, body) })
+	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, body) })
 }
 
 func (ss *session) status(st wire.Status) {
@@ -322,14 +340,15 @@ func (ss *session) status(st wire.Status) {
 	}
 }
 
-func (ss *session) run(ctx context.Context, req *sdk.Request, body *bodyPipe) {
+func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, body *bodyPipe) {
 	start := time.Now()
 	verb := req.Verb
 	w := &responseWriter{c: ss.c}
 	err := ss.srv.dispatch(ctx, req, w)
 	body.finish()
 	st := wire.Status{Code: wire.StatusOK}
-	if ss.timedOut.Load() {
+	if err != nil && ss.timedOut.Load() == seq {
+		// What broke is the cancellation; say why it came.
 		err = sdk.Errorf(sdk.CodeTimeout, "%s made no progress for %v and was stopped", verb, ss.srv.requestTimeout(verb))
 	}
 	if err != nil {

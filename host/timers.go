@@ -83,7 +83,7 @@ func (ss *session) check(now time.Time) {
 	}
 
 	ss.mu.Lock()
-	state, finishing, body, cancel, verb := ss.state, ss.finishing, ss.body, ss.cancel, ss.verb
+	state, finishing, body, cancel, verb, seq := ss.state, ss.finishing, ss.body, ss.cancel, ss.verb, ss.seq
 	ss.mu.Unlock()
 	if state == stateHello && now.Sub(ss.opened) > s.HelloTimeout {
 		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no hello within %v", s.HelloTimeout))
@@ -99,7 +99,7 @@ func (ss *session) check(now time.Time) {
 	running := state == stateBody || state == stateRunning
 	if !running {
 		t.cancelledAt = time.Time{}
-	} else if ss.requestStuck(now, n, sent, verb, cancel) {
+	} else if ss.requestStuck(now, n, sent, seq, verb, cancel) {
 		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("%s made no progress for %v and did not stop", verb, s.requestTimeout(verb)))
 		return
 	}
@@ -136,9 +136,9 @@ func (ss *session) uploadTooSlow(now time.Time, state sessionState, body *bodyPi
 // requestStuck applies the request deadline. It cancels a request that has
 // moved no byte for its timeout, and reports true once the command has
 // ignored that for cancelGrace.
-func (ss *session) requestStuck(now time.Time, pending int, sent uint64, verb string, cancel func()) bool {
+func (ss *session) requestStuck(now time.Time, pending int, sent, seq uint64, verb string, cancel func()) bool {
 	t := &ss.timers
-	if seq := ss.requests.Load(); seq != t.request {
+	if seq != t.request {
 		t.request, t.cancelledAt = seq, time.Time{}
 	}
 	// Output waiting on the client is the client's business (the write
@@ -155,7 +155,7 @@ func (ss *session) requestStuck(now time.Time, pending int, sent uint64, verb st
 		return false
 	}
 	t.cancelledAt = now
-	ss.timedOut.Store(true)
+	ss.timedOut.Store(seq) // read and cancel are of the same request: one lock section
 	go ss.srv.logger().Warn("cancelling a request that made no progress", "session", ss.id, "verb", verb, "timeout", limit)
 	if cancel != nil {
 		cancel()

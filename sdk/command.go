@@ -58,7 +58,10 @@ type Request struct {
 	Verb string
 	// Args are the words the client typed after the verb.
 	Args []string
-	// Params are typed parameters from the client; see Decode.
+	// Params are typed parameters from the client; see Decode. They hold
+	// what JSON decodes to, except that numbers are json.Number, so that
+	// integers arrive exact (a size of 2^62+1 stays that): read them with
+	// Decode rather than by type assertion.
 	Params map[string]any
 	// Body is the request body (an upload). It reads io.EOF at its end.
 	Body io.Reader

@@ -179,6 +179,7 @@ func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *e
 func (s *server) serve(ctx context.Context, req *Request, h *pb.RunHeader, out *streamWriter, pipe *io.PipeReader) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ctx = WithProgress(ctx, out.progress)
 	runErr := s.prepare(req, h)
 	if runErr == nil {
 		runErr = s.call(ctx, req, out)
@@ -242,6 +243,8 @@ type streamWriter struct {
 	done     bool           // the status went out
 	fds      *fdpass.Sender // nil: files stream through gRPC
 	tokens   *atomic.Uint64
+
+	lastProgress atomic.Int64 // unix nanos of the last progress message
 }
 
 const (
@@ -318,6 +321,25 @@ func (w *streamWriter) finish(code Code, msg string) error {
 	}
 	w.held, w.done = nil, true
 	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_Status{Status: st}})
+}
+
+// progressEvery rate-limits progress messages: the host's deadline is
+// counted in seconds, so more would only cost.
+const progressEvery = time.Second
+
+// progress tells the host the command is working (see Progress). Never
+// after the status: the stream may already carry the next request.
+func (w *streamWriter) progress() {
+	now := time.Now().UnixNano()
+	last := w.lastProgress.Load()
+	if now-last < int64(progressEvery) || !w.lastProgress.CompareAndSwap(last, now) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_Progress{Progress: true}})
+	}
 }
 
 func (w *streamWriter) send(m *pb.RunOutput) error {

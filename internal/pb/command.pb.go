@@ -502,6 +502,7 @@ type RunOutput struct {
 	//	*RunOutput_SendFile
 	//	*RunOutput_BodyToFile
 	//	*RunOutput_WantBody
+	//	*RunOutput_Progress
 	Msg           isRunOutput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -607,6 +608,15 @@ func (x *RunOutput) GetWantBody() bool {
 	return false
 }
 
+func (x *RunOutput) GetProgress() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_Progress); ok {
+			return x.Progress
+		}
+	}
+	return false
+}
+
 type isRunOutput_Msg interface {
 	isRunOutput_Msg()
 }
@@ -645,6 +655,12 @@ type RunOutput_WantBody struct {
 	WantBody bool `protobuf:"varint,7,opt,name=want_body,json=wantBody,proto3,oneof"`
 }
 
+type RunOutput_Progress struct {
+	// The command is working (hashing, syncing) though no byte moved:
+	// the host's request deadline counts from here. At most one a second.
+	Progress bool `protobuf:"varint,8,opt,name=progress,proto3,oneof"`
+}
+
 func (*RunOutput_MetaJson) isRunOutput_Msg() {}
 
 func (*RunOutput_Data) isRunOutput_Msg() {}
@@ -658,6 +674,8 @@ func (*RunOutput_SendFile) isRunOutput_Msg() {}
 func (*RunOutput_BodyToFile) isRunOutput_Msg() {}
 
 func (*RunOutput_WantBody) isRunOutput_Msg() {}
+
+func (*RunOutput_Progress) isRunOutput_Msg() {}
 
 type SendFile struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1027,7 +1045,7 @@ const file_command_proto_rawDesc = "" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xde\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xfc\x02\n" +
 	"\tRunOutput\x12\x1d\n" +
 	"\tmeta_json\x18\x01 \x01(\fH\x00R\bmetaJson\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x125\n" +
@@ -1036,7 +1054,8 @@ const file_command_proto_rawDesc = "" +
 	"\tsend_file\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.SendFileH\x00R\bsendFile\x12C\n" +
 	"\fbody_to_file\x18\x06 \x01(\v2\x1f.selectftp.plugin.v1.BodyToFileH\x00R\n" +
 	"bodyToFile\x12\x1d\n" +
-	"\twant_body\x18\a \x01(\bH\x00R\bwantBodyB\x05\n" +
+	"\twant_body\x18\a \x01(\bH\x00R\bwantBody\x12\x1c\n" +
+	"\bprogress\x18\b \x01(\bH\x00R\bprogressB\x05\n" +
 	"\x03msg\"P\n" +
 	"\bSendFile\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
@@ -1137,6 +1156,7 @@ func file_command_proto_init() {
 		(*RunOutput_SendFile)(nil),
 		(*RunOutput_BodyToFile)(nil),
 		(*RunOutput_WantBody)(nil),
+		(*RunOutput_Progress)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -183,6 +183,8 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		case *pb.RunOutput_HostCall:
 			s.answering.Add(1)
 			go func() { defer s.answering.Add(-1); s.answer(ctx, req.Host, m.HostCall) }()
+		case *pb.RunOutput_Progress:
+			sdk.Progress(ctx) // the host's deadline starts afresh
 		case *pb.RunOutput_WantBody:
 			if !pumping {
 				startBody(func() { s.pump(req.Body, ps.cancel) })

@@ -115,7 +115,9 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 }
 
 // ctxReader stops reading once ctx is done, so hashing a large file ends
-// soon after the client goes away.
+// soon after the client goes away, and reports progress as it reads: no
+// byte reaches the client while a file is hashed, and the host's request
+// deadline must not take a large file for a stuck command.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
@@ -125,5 +127,6 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
+	sdk.Progress(c.ctx)
 	return c.r.Read(p)
 }

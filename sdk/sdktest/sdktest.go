@@ -52,8 +52,9 @@ type Request struct {
 	// Args are the words after the verb.
 	Args []string
 	// Params are the typed parameters; see sdk.Request.Decode. Values should
-	// be what JSON decoding produces (string, float64, bool, nil, []any,
-	// map[string]any): over the plugin transport they travel as JSON.
+	// be what a client's JSON produces (string, json.Number or an integer
+	// for numbers, bool, nil, []any, map[string]any): over the plugin
+	// transport they travel as JSON, and the server keeps numbers exact.
 	Params map[string]any
 	// Body is the request body; nil means an empty body. Through ServeGRPC
 	// the host side sends it only once the command reads it, as a server
