@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -40,12 +40,12 @@ func TestStalledUploadStopsReading(t *testing.T) {
 		for i := range chunk {
 			chunk[i] = byte(i * 7)
 		}
-		c.send(wire.TypeRequest, wire.Request{Verb: "slow"})
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "slow"})
 		var sent atomic.Int64
 		writeErr := make(chan error, 1)
 		go func() {
 			c.SetWriteDeadline(time.Now().Add(60 * time.Second))
-			c.write(wire.AppendHeader(nil, wire.TypeData, total))
+			c.write(protocol.AppendHeader(nil, protocol.TypeData, total))
 			for sent.Load() < total {
 				n, err := c.Conn.Write(chunk)
 				sent.Add(int64(n))
@@ -54,7 +54,7 @@ func TestStalledUploadStopsReading(t *testing.T) {
 					return
 				}
 			}
-			c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+			c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 			writeErr <- nil
 		}()
 		// Wait until the writer stops making progress.
@@ -104,8 +104,8 @@ func TestSlowDownloaderMakesProducerWait(t *testing.T) {
 		})
 		c := dialRaw(t, addr).hello()
 		c.Conn.(*net.TCPConn).SetReadBuffer(64 << 10)
-		c.send(wire.TypeRequest, wire.Request{Verb: "produce"})
-		c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "produce"})
+		c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		var last int64 = -1
 		for produced.Load() != last {
 			last = produced.Load()
@@ -117,7 +117,7 @@ func TestSlowDownloaderMakesProducerWait(t *testing.T) {
 		var n int64
 		for {
 			f := c.next()
-			if f.Type == wire.TypeStatus {
+			if f.Type == protocol.TypeStatus {
 				break
 			}
 			m, err := c.r.WriteTo(discard{})

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/internal/client"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // Bodies cut into frames as the client cuts them, crossing the body
@@ -25,7 +25,7 @@ func TestClientFramedBodies(t *testing.T) {
 		for _, n := range []int{262143, 262144, 262145, 1 << 20, 3<<20 + 1} {
 			body := bytes.Repeat([]byte("x"), n)
 			var out bytes.Buffer
-			if _, err := c.Do(ctx, wire.Request{Verb: "echo"}, bytes.NewReader(body), &out); err != nil {
+			if _, err := c.Do(ctx, protocol.Request{Verb: "echo"}, bytes.NewReader(body), &out); err != nil {
 				t.Fatal(n, err)
 			}
 			if !bytes.Equal(out.Bytes(), body) {

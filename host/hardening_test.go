@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -27,7 +27,7 @@ func TestPipelinedRequestsAreBounded(t *testing.T) {
 		c := dialRaw(t, addr).hello()
 		c.Conn.(*net.TCPConn).SetReadBuffer(4096)
 		// 11 bytes each: a request frame holding invalid JSON, then End.
-		one := append(wire.AppendFrame(nil, wire.TypeRequest, []byte("x")), wire.AppendHeader(nil, wire.TypeEnd, 0)...)
+		one := append(protocol.AppendFrame(nil, protocol.TypeRequest, []byte("x")), protocol.AppendHeader(nil, protocol.TypeEnd, 0)...)
 		batch := make([]byte, 0, 64<<10)
 		for len(batch)+len(one) <= cap(batch) {
 			batch = append(batch, one...)
@@ -55,7 +55,7 @@ func TestPipelinedRequestsAreBounded(t *testing.T) {
 		}
 		// Once the client reads, the server answers the rest.
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if f := c.next(); f.Type != wire.TypeStatus {
+		if f := c.next(); f.Type != protocol.TypeStatus {
 			t.Fatalf("got %v", f.Type)
 		}
 	})
@@ -70,14 +70,14 @@ func TestHelloDeadline(t *testing.T) {
 		})
 		c := dialRaw(t, addr)
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if st := c.status(); st.Code != string(sdk.CodeTimeout) {
+		if st := c.status(); st.Code != sdk.CodeTimeout {
 			t.Fatalf("got %+v", st)
 		}
 		// Half a hello is no better.
 		c = dialRaw(t, addr)
-		c.write([]byte{byte(wire.TypeHello), 0, 0})
+		c.write([]byte{byte(protocol.TypeHello), 0, 0})
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if st := c.status(); st.Code != string(sdk.CodeTimeout) {
+		if st := c.status(); st.Code != sdk.CodeTimeout {
 			t.Fatalf("got %+v", st)
 		}
 	})
@@ -89,15 +89,15 @@ func TestConnectionLimitPerIP(t *testing.T) {
 		a := dialRaw(t, addr).hello()
 		dialRaw(t, addr).hello()
 		c := dialRaw(t, addr)
-		c.send(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+		c.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 		if st := c.status(); st.Code != "busy" {
 			t.Fatalf("third connection from one address: %+v", st)
 		}
 		a.Close()
 		waitFor(t, "a free slot", func() bool {
 			d := dialRaw(t, addr)
-			d.send(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
-			return d.next().Type == wire.TypeHello
+			d.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
+			return d.next().Type == protocol.TypeHello
 		})
 		s.mu.Lock()
 		n := len(s.perIP)
@@ -116,8 +116,8 @@ func TestTrickledBodyTimesOut(t *testing.T) {
 			s.FrameTimeout, s.MinBodyRate = 300*time.Millisecond, 1000
 		})
 		c := dialRaw(t, addr).hello()
-		c.send(wire.TypeRequest, wire.Request{Verb: "sum"})
-		c.write(wire.AppendHeader(nil, wire.TypeData, 1<<20))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "sum"})
+		c.write(protocol.AppendHeader(nil, protocol.TypeData, 1<<20))
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() {
@@ -135,7 +135,7 @@ func TestTrickledBodyTimesOut(t *testing.T) {
 			}
 		}()
 		c.SetReadDeadline(time.Now().Add(8 * time.Second))
-		if st := c.status(); st.Code != string(sdk.CodeTimeout) {
+		if st := c.status(); st.Code != sdk.CodeTimeout {
 			t.Fatalf("got %+v", st)
 		}
 	})
@@ -161,9 +161,9 @@ func TestSlowCommandIsNotASlowUpload(t *testing.T) {
 		c := dialRaw(t, addr).hello()
 		// Request, body and End in one write: more than the body buffer
 		// holds, all sent at once.
-		msg, _ := wire.Marshal(wire.TypeRequest, wire.Request{Verb: "slowread"})
-		msg = wire.AppendFrame(msg, wire.TypeData, make([]byte, 4<<20))
-		msg = wire.AppendHeader(msg, wire.TypeEnd, 0)
+		msg, _ := protocol.Marshal(protocol.TypeRequest, protocol.Request{Verb: "slowread"})
+		msg = protocol.AppendFrame(msg, protocol.TypeData, make([]byte, 4<<20))
+		msg = protocol.AppendHeader(msg, protocol.TypeEnd, 0)
 		go c.Write(msg)
 		c.SetReadDeadline(time.Now().Add(15 * time.Second))
 		r := c.response()
@@ -193,7 +193,7 @@ func TestRequestDeadline(t *testing.T) {
 		})
 		c := dialRaw(t, addr).hello()
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if st := c.request("stuck", nil, nil, nil).status; st.Code != string(sdk.CodeTimeout) {
+		if st := c.request("stuck", nil, nil, nil).status; st.Code != sdk.CodeTimeout {
 			t.Fatalf("stuck: %+v", st)
 		}
 		if !c.closed() {
@@ -202,7 +202,7 @@ func TestRequestDeadline(t *testing.T) {
 
 		c = dialRaw(t, addr).hello()
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if st := c.request("wait", nil, nil, nil).status; st.Code != string(sdk.CodeTimeout) {
+		if st := c.request("wait", nil, nil, nil).status; st.Code != sdk.CodeTimeout {
 			t.Fatalf("wait: %+v", st)
 		}
 		if r := c.request("upper", []string{"next"}, nil, nil); string(r.body) != "NEXT\n" {
@@ -218,7 +218,7 @@ func TestRequestDeadlineCountsProgress(t *testing.T) {
 		_, addr := startServer(t, backend, func(s *Server) { s.RequestTimeout = 500 * time.Millisecond })
 		c := dialRaw(t, addr).hello()
 		// Read slowly: 8 MiB over about two seconds, four timeouts' worth.
-		c.r = wire.NewReader(slowReader{c.Conn, 4 << 20}, 0)
+		c.r = protocol.NewReader(slowReader{c.Conn, 4 << 20}, 0)
 		r := c.request("stream", nil, map[string]any{"n": 8 << 20}, nil)
 		if !r.status.OK() || len(r.body) != 8<<20 {
 			t.Fatalf("got %d bytes, %+v", len(r.body), r.status)
@@ -247,8 +247,8 @@ func TestTrickleReaderIsClosed(t *testing.T) {
 		})
 		c := dialRaw(t, addr).hello()
 		c.Conn.(*net.TCPConn).SetReadBuffer(4096)
-		c.send(wire.TypeRequest, wire.Request{Verb: "stream", Params: map[string]any{"n": 256 << 20}})
-		c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "stream", Params: map[string]any{"n": 256 << 20}})
+		c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		buf := make([]byte, 1024)
 		deadline := time.Now().Add(10 * time.Second)
 		for len(s.sessionsNow()) > 0 {

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/internal/client"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -120,7 +120,7 @@ func TestNameMistakesAreClientErrors(t *testing.T) {
 			{"missing", "not_found"},
 		} {
 			st := c.request("open", nil, map[string]any{"path": tc.path}, nil).status
-			if st.Code != tc.code || st.Message == "" || len(st.Message) > 400 {
+			if st.Code != protocol.Code(tc.code) || st.Message == "" || len(st.Message) > 400 {
 				t.Errorf("open %.20q: status %s %.80q (%d bytes), want %s", tc.path, st.Code, st.Message, len(st.Message), tc.code)
 			}
 		}
@@ -148,14 +148,14 @@ func TestStatusFrameWithinLimit(t *testing.T) {
 		params := map[string]any{"s": "\x01", "n": 60000}
 
 		c := dialRaw(t, addr).hello()
-		c.send(wire.TypeRequest, wire.Request{Verb: "say", Params: params})
-		c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "say", Params: params})
+		c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		f := c.next() // the default reader refuses a frame over 64 KiB
-		var st wire.Status
-		if err := wire.Unmarshal(f.Type, f.Payload, &st); f.Type != wire.TypeStatus || err != nil {
+		var st protocol.Status
+		if err := protocol.Unmarshal(f.Type, f.Payload, &st); f.Type != protocol.TypeStatus || err != nil {
 			t.Fatalf("got %v frame, %v", f.Type, err)
 		}
-		if st.Code != "bad_request" || !strings.HasPrefix(st.Message, "no such file: \x01") || !strings.HasSuffix(st.Message, wire.Ellipsis) {
+		if st.Code != "bad_request" || !strings.HasPrefix(st.Message, "no such file: \x01") || !strings.HasSuffix(st.Message, protocol.Ellipsis) {
 			t.Fatalf("status %s %.40q", st.Code, st.Message)
 		}
 		// The connection goes on.
@@ -164,9 +164,9 @@ func TestStatusFrameWithinLimit(t *testing.T) {
 		}
 
 		cl := dialClient(t, addr)
-		_, err := cl.Do(t.Context(), wire.Request{Verb: "say", Params: params}, nil, nil)
-		var se *wire.StatusError
-		if !errors.As(err, &se) || se.Code != "bad_request" || !utf8.ValidString(se.Message) || len(se.Message) > wire.DefaultMaxControl {
+		_, err := cl.Do(t.Context(), protocol.Request{Verb: "say", Params: params}, nil, nil)
+		var se *protocol.StatusError
+		if !errors.As(err, &se) || se.Code != "bad_request" || !utf8.ValidString(se.Message) || len(se.Message) > protocol.DefaultMaxControl {
 			t.Fatalf("client: %.200v", err)
 		}
 		if out, err := cl.Command(t.Context(), "upper", []string{"still"}); err != nil || out != "STILL\n" {
@@ -186,8 +186,8 @@ func TestResponseMetaWithinLimit(t *testing.T) {
 			{"s": "\x01", "n": 20 << 10}, // 20 KiB that escaping makes 120 KiB: refused when sent
 		} {
 			var body bytes.Buffer
-			meta, err := cl.Do(t.Context(), wire.Request{Verb: "meta", Params: p}, nil, &body)
-			var se *wire.StatusError
+			meta, err := cl.Do(t.Context(), protocol.Request{Verb: "meta", Params: p}, nil, &body)
+			var se *protocol.StatusError
 			if !errors.As(err, &se) || se.Code != "too_large" || !strings.Contains(se.Message, "response metadata") {
 				t.Fatalf("meta of %v × %q: %.200v", p["n"], p["s"], err)
 			}
@@ -196,7 +196,7 @@ func TestResponseMetaWithinLimit(t *testing.T) {
 			}
 		}
 		// Metadata that fits still goes through, and the connection works.
-		meta, err := cl.Do(t.Context(), wire.Request{Verb: "meta", Params: map[string]any{"s": "y", "n": 60000}}, nil, io.Discard)
+		meta, err := cl.Do(t.Context(), protocol.Request{Verb: "meta", Params: map[string]any{"s": "y", "n": 60000}}, nil, io.Discard)
 		if err != nil || len(meta["big"].(string)) != 60000 {
 			t.Fatalf("60,000 bytes of metadata: %v", err)
 		}
@@ -227,7 +227,7 @@ func TestStrictJSONFromClients(t *testing.T) {
 			"{\"protocol\":\"selectftp\",\"versions\":[1],\"x\":\"\xff\"}",
 		} {
 			c := dialRaw(t, addr)
-			c.write(wire.AppendFrame(nil, wire.TypeHello, []byte(hello)))
+			c.write(protocol.AppendFrame(nil, protocol.TypeHello, []byte(hello)))
 			if st := c.status(); st.Code != "bad_request" || !strings.Contains(st.Message, "hello") {
 				t.Errorf("hello %q: status %+v, want bad_request", hello, st)
 			}
@@ -243,8 +243,8 @@ func TestStrictJSONFromClients(t *testing.T) {
 			{`{"verb":"say","params":{"n":"0x10"}}`, `'n' got the string "0x10", want an integer`},
 			{`{"verb":"say","params":{"n":true}}`, "'n' got true, want an integer"},
 		} {
-			c.write(wire.AppendFrame(nil, wire.TypeRequest, []byte(tc.payload)))
-			c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+			c.write(protocol.AppendFrame(nil, protocol.TypeRequest, []byte(tc.payload)))
+			c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 			if st := c.status(); st.Code != "bad_request" || !strings.Contains(st.Message, tc.msg) {
 				t.Errorf("request %q: status %+v, want bad_request saying %q", tc.payload, st, tc.msg)
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -152,7 +152,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 type rawConn struct {
 	t *testing.T
 	net.Conn
-	r *wire.Reader
+	r *protocol.Reader
 }
 
 func dialRaw(t *testing.T, addr string) *rawConn {
@@ -163,23 +163,23 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	}
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	t.Cleanup(func() { c.Close() })
-	return &rawConn{t: t, Conn: c, r: wire.NewReader(c, 0)}
+	return &rawConn{t: t, Conn: c, r: protocol.NewReader(c, 0)}
 }
 
 // hello performs the version exchange.
 func (c *rawConn) hello() *rawConn {
 	c.t.Helper()
-	c.send(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+	c.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 	f := c.next()
-	if f.Type != wire.TypeHello {
+	if f.Type != protocol.TypeHello {
 		c.t.Fatalf("hello answered with %v %s", f.Type, f.Payload)
 	}
 	return c
 }
 
-func (c *rawConn) send(t wire.Type, msg any) {
+func (c *rawConn) send(t protocol.Type, msg any) {
 	c.t.Helper()
-	frame, err := wire.Marshal(t, msg)
+	frame, err := protocol.Marshal(t, msg)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func (c *rawConn) write(b []byte) {
 	}
 }
 
-func (c *rawConn) next() wire.Frame {
+func (c *rawConn) next() protocol.Frame {
 	c.t.Helper()
 	f, err := c.r.Next()
 	if err != nil {
@@ -205,18 +205,18 @@ func (c *rawConn) next() wire.Frame {
 // request sends a whole request and returns its response.
 func (c *rawConn) request(verb string, args []string, params map[string]any, body []byte) response {
 	c.t.Helper()
-	c.send(wire.TypeRequest, wire.Request{Verb: verb, Args: args, Params: params})
+	c.send(protocol.TypeRequest, protocol.Request{Verb: verb, Args: args, Params: params})
 	if len(body) > 0 {
-		c.write(wire.AppendFrame(nil, wire.TypeData, body))
+		c.write(protocol.AppendFrame(nil, protocol.TypeData, body))
 	}
-	c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+	c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 	return c.response()
 }
 
 type response struct {
 	meta   map[string]any
 	body   []byte
-	status wire.Status
+	status protocol.Status
 }
 
 func (c *rawConn) response() response {
@@ -225,19 +225,19 @@ func (c *rawConn) response() response {
 	for {
 		f := c.next()
 		switch f.Type {
-		case wire.TypeResponse:
-			var m wire.Response
+		case protocol.TypeResponse:
+			var m protocol.Response
 			if err := json.Unmarshal(f.Payload, &m); err != nil {
 				c.t.Fatal(err)
 			}
 			r.meta = m.Meta
-		case wire.TypeData:
+		case protocol.TypeData:
 			b, err := io.ReadAll(c.r)
 			if err != nil {
 				c.t.Fatal(err)
 			}
 			r.body = append(r.body, b...)
-		case wire.TypeStatus:
+		case protocol.TypeStatus:
 			if err := json.Unmarshal(f.Payload, &r.status); err != nil {
 				c.t.Fatal(err)
 			}
@@ -249,7 +249,7 @@ func (c *rawConn) response() response {
 }
 
 // status reads frames until a Status and returns it.
-func (c *rawConn) status() wire.Status {
+func (c *rawConn) status() protocol.Status {
 	c.t.Helper()
 	return c.response().status
 }

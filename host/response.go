@@ -8,7 +8,7 @@ import (
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/internal/fdpass"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -21,7 +21,7 @@ type responseWriter struct {
 	metaMin int // bytes the metadata takes at least, encoded
 	started bool
 	err     error // the metadata could not be sent: every later output fails
-	hdr     [wire.HeaderLen]byte
+	hdr     [protocol.HeaderLen]byte
 }
 
 var errMetaLate = errors.New("host: SetMeta after the body started")
@@ -42,7 +42,7 @@ func (w *responseWriter) SetMeta(key string, value any) error {
 	if old, ok := w.meta[key]; ok {
 		size -= len(key) + minEncodedLen(old)
 	}
-	if size > wire.DefaultMaxControl {
+	if size > protocol.DefaultMaxControl {
 		// Sticky: a command that ignores this error must not send the
 		// rest of its response as if it were whole.
 		w.err = metaTooLarge(size)
@@ -69,7 +69,7 @@ func minEncodedLen(v any) int {
 // bound of it.
 func metaTooLarge(n int) error {
 	return sdk.Errorf(sdk.CodeTooLarge, "the response metadata takes %d bytes or more, over the %d-byte limit of a response frame",
-		n, wire.DefaultMaxControl)
+		n, protocol.DefaultMaxControl)
 }
 
 // begin sends the metadata, if any, before the first byte of output. If it
@@ -84,10 +84,10 @@ func (w *responseWriter) begin() error {
 	if len(w.meta) == 0 {
 		return nil
 	}
-	frame, err := wire.Marshal(wire.TypeResponse, wire.Response{Meta: w.meta})
+	frame, err := protocol.Marshal(protocol.TypeResponse, protocol.Response{Meta: w.meta})
 	switch {
-	case errors.Is(err, wire.ErrTooLarge):
-		w.err = metaTooLarge(wire.DefaultMaxControl + 1) // escaping grew it past the limit
+	case errors.Is(err, protocol.ErrTooLarge):
+		w.err = metaTooLarge(protocol.DefaultMaxControl + 1) // escaping grew it past the limit
 	case err != nil:
 		w.err = sdk.Errorf(sdk.CodeInternal, "the response metadata is not JSON: %v", err)
 	default:
@@ -105,7 +105,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		c := min(len(p), 1<<30)
-		if err := w.c.Write(wire.AppendHeader(w.hdr[:0], wire.TypeData, uint32(c))); err != nil {
+		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {
 			return n, err
 		}
 		if err := w.c.Write(p[:c]); err != nil {
@@ -119,17 +119,17 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 
 // finish sends what is left of the response: metadata not yet sent, and the
 // status.
-func (w *responseWriter) finish(st wire.Status) {
+func (w *responseWriter) finish(st protocol.Status) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if st.OK() {
 		if err := w.begin(); err != nil {
-			st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
+			st = protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
 		}
 	}
 	w.started = true
 	// Marshal cuts a status message that would not fit its frame.
-	if frame, err := wire.Marshal(wire.TypeStatus, st); err == nil {
+	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
 		w.c.Write(frame)
 	}
 }
@@ -145,7 +145,7 @@ func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
 	}
 	for n > 0 {
 		c := min(n, 1<<30)
-		if err := w.c.Write(wire.AppendHeader(w.hdr[:0], wire.TypeData, uint32(c))); err != nil {
+		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {
 			return err
 		}
 		if err := w.c.SendFile(f, off, c); err != nil {

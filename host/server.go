@@ -16,6 +16,7 @@ import (
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/host/internal/plugins"
 	"github.com/selectftp/selectftp/internal/workers"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -378,16 +379,16 @@ func (s *Server) release() {
 
 // addSession tracks ss, or says why not. It checks closing under s.mu, as
 // Shutdown sets it, so no session slips in after Shutdown took its list.
-func (s *Server) addSession(ss *session) (code, msg string, ok bool) {
+func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closing.Load():
-		return codeShuttingDown, "the server is shutting down", false
+		return protocol.CodeShuttingDown, "the server is shutting down", false
 	case len(s.sessions) >= s.MaxConns:
-		return codeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.MaxConns), false
+		return protocol.CodeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.MaxConns), false
 	case s.MaxConnsPerIP > 0 && s.perIP[ss.ip] >= s.MaxConnsPerIP:
-		return codeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.MaxConnsPerIP), false
+		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.MaxConnsPerIP), false
 	}
 	s.sessions[ss] = struct{}{}
 	s.perIP[ss.ip]++

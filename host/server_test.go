@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 func TestRoundTripSizes(t *testing.T) {
@@ -45,20 +45,20 @@ func TestRoundTripSizes(t *testing.T) {
 func TestSplitAndCoalescedFrames(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		_, addr := startServer(t, backend, nil)
-		hello, _ := wire.Marshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
-		req, _ := wire.Marshal(wire.TypeRequest, wire.Request{Verb: "sum"})
+		hello, _ := protocol.Marshal(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
+		req, _ := protocol.Marshal(protocol.TypeRequest, protocol.Request{Verb: "sum"})
 		var stream []byte
 		stream = append(stream, hello...)
 		stream = append(stream, req...)
-		stream = wire.AppendFrame(stream, wire.TypeData, []byte("split "))
-		stream = wire.AppendFrame(stream, wire.TypeData, []byte("and coalesced"))
-		stream = wire.AppendHeader(stream, wire.TypeEnd, 0)
+		stream = protocol.AppendFrame(stream, protocol.TypeData, []byte("split "))
+		stream = protocol.AppendFrame(stream, protocol.TypeData, []byte("and coalesced"))
+		stream = protocol.AppendHeader(stream, protocol.TypeEnd, 0)
 		want := sha256.Sum256([]byte("split and coalesced"))
 
 		// All at once: one read holds every frame.
 		c := dialRaw(t, addr)
 		c.write(stream)
-		if f := c.next(); f.Type != wire.TypeHello {
+		if f := c.next(); f.Type != protocol.TypeHello {
 			t.Fatalf("got %v", f.Type)
 		}
 		if r := c.response(); r.meta["sha256"] != hex.EncodeToString(want[:]) {
@@ -70,7 +70,7 @@ func TestSplitAndCoalescedFrames(t *testing.T) {
 		for i := range stream {
 			c.write(stream[i : i+1])
 		}
-		if f := c.next(); f.Type != wire.TypeHello {
+		if f := c.next(); f.Type != protocol.TypeHello {
 			t.Fatalf("got %v", f.Type)
 		}
 		if r := c.response(); r.meta["sha256"] != hex.EncodeToString(want[:]) {
@@ -80,7 +80,7 @@ func TestSplitAndCoalescedFrames(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	hello, _ := wire.Marshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+	hello, _ := protocol.Marshal(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 	cases := []struct {
 		name      string
 		hello     bool   // do the exchange first
@@ -90,17 +90,17 @@ func TestBadInput(t *testing.T) {
 	}{
 		{name: "garbage", send: []byte("GET / HTTP/1.1\r\n\r\n"), code: "protocol"},
 		{name: "huge length prefix", send: []byte{0xff, 0xff, 0xff, 0xff, 'H'}, code: "too_large"},
-		{name: "hello not JSON", send: wire.AppendFrame(nil, wire.TypeHello, []byte("{nope")), code: "bad_request"},
-		{name: "unknown version", send: mustFrame(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{99}}), code: "unsupported_version"},
-		{name: "other protocol", send: mustFrame(wire.TypeHello, wire.Hello{Protocol: "ftp", Versions: []int{1}}), code: "protocol"},
-		{name: "request before hello", send: mustFrame(wire.TypeRequest, wire.Request{Verb: "upper"}), code: "protocol"},
-		{name: "request not JSON", hello: true, send: append(wire.AppendFrame(nil, wire.TypeRequest, []byte(`{"verb":`)), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
-		{name: "request without verb", hello: true, send: append(mustFrame(wire.TypeRequest, wire.Request{Args: []string{"x"}}), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
-		{name: "data outside a body", hello: true, send: wire.AppendFrame(nil, wire.TypeData, []byte("x")), code: "protocol"},
-		{name: "end outside a body", hello: true, send: wire.AppendHeader(nil, wire.TypeEnd, 0), code: "protocol"},
-		{name: "status from a client", hello: true, send: mustFrame(wire.TypeStatus, wire.Status{Code: "ok"}), code: "protocol"},
-		{name: "command error", hello: true, send: append(mustFrame(wire.TypeRequest, wire.Request{Verb: "fail", Params: map[string]any{"code": "not_found"}}), 0, 0, 0, 0, 'E'), code: "not_found", keepsOpen: true},
-		{name: "wrong param type", hello: true, send: append(mustFrame(wire.TypeRequest, wire.Request{Verb: "wait", Params: map[string]any{"ms": "soon"}}), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
+		{name: "hello not JSON", send: protocol.AppendFrame(nil, protocol.TypeHello, []byte("{nope")), code: "bad_request"},
+		{name: "unknown version", send: mustFrame(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{99}}), code: "unsupported_version"},
+		{name: "other protocol", send: mustFrame(protocol.TypeHello, protocol.Hello{Protocol: "ftp", Versions: []int{1}}), code: "protocol"},
+		{name: "request before hello", send: mustFrame(protocol.TypeRequest, protocol.Request{Verb: "upper"}), code: "protocol"},
+		{name: "request not JSON", hello: true, send: append(protocol.AppendFrame(nil, protocol.TypeRequest, []byte(`{"verb":`)), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
+		{name: "request without verb", hello: true, send: append(mustFrame(protocol.TypeRequest, protocol.Request{Args: []string{"x"}}), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
+		{name: "data outside a body", hello: true, send: protocol.AppendFrame(nil, protocol.TypeData, []byte("x")), code: "protocol"},
+		{name: "end outside a body", hello: true, send: protocol.AppendHeader(nil, protocol.TypeEnd, 0), code: "protocol"},
+		{name: "status from a client", hello: true, send: mustFrame(protocol.TypeStatus, protocol.Status{Code: "ok"}), code: "protocol"},
+		{name: "command error", hello: true, send: append(mustFrame(protocol.TypeRequest, protocol.Request{Verb: "fail", Params: map[string]any{"code": "not_found"}}), 0, 0, 0, 0, 'E'), code: "not_found", keepsOpen: true},
+		{name: "wrong param type", hello: true, send: append(mustFrame(protocol.TypeRequest, protocol.Request{Verb: "wait", Params: map[string]any{"ms": "soon"}}), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
 	}
 	forEachBackend(t, func(t *testing.T, backend string) {
 		_, addr := startServer(t, backend, nil)
@@ -113,7 +113,7 @@ func TestBadInput(t *testing.T) {
 				}
 				c.write(tc.send)
 				st := c.status()
-				if st.Code != tc.code || st.Message == "" {
+				if st.Code != protocol.Code(tc.code) || st.Message == "" {
 					t.Fatalf("status %+v, want code %q with a message", st, tc.code)
 				}
 				if tc.keepsOpen {
@@ -132,8 +132,8 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-func mustFrame(t wire.Type, msg any) []byte {
-	f, err := wire.Marshal(t, msg)
+func mustFrame(t protocol.Type, msg any) []byte {
+	f, err := protocol.Marshal(t, msg)
 	if err != nil {
 		panic(err)
 	}
@@ -193,8 +193,8 @@ func TestCancelWhenClientLeaves(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		s, addr := startServer(t, backend, nil)
 		c := dialRaw(t, addr).hello()
-		c.send(wire.TypeRequest, wire.Request{Verb: "wait"})
-		c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "wait"})
+		c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		waitFor(t, "the request to start", func() bool { return busy(s) == 1 })
 		c.Close()
 		waitFor(t, "the session to end", func() bool { return len(s.sessionsNow()) == 0 })
@@ -240,7 +240,7 @@ func TestConnectionLimit(t *testing.T) {
 		_, addr := startServer(t, backend, func(s *Server) { s.MaxConns = 2 })
 		a, b := dialRaw(t, addr).hello(), dialRaw(t, addr).hello()
 		c := dialRaw(t, addr)
-		c.send(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{1}})
+		c.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{1}})
 		if st := c.status(); st.Code != "busy" {
 			t.Fatalf("third connection: %+v", st)
 		}
@@ -248,8 +248,8 @@ func TestConnectionLimit(t *testing.T) {
 		_ = b
 		waitFor(t, "a free slot", func() bool {
 			d := dialRaw(t, addr)
-			d.send(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{1}})
-			return d.next().Type == wire.TypeHello
+			d.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{1}})
+			return d.next().Type == protocol.TypeHello
 		})
 	})
 }
@@ -275,8 +275,8 @@ func TestTimers(t *testing.T) {
 		t.Run("write stall", func(t *testing.T) {
 			c := dialRaw(t, addr).hello()
 			c.Conn.(*net.TCPConn).SetReadBuffer(4096)
-			c.send(wire.TypeRequest, wire.Request{Verb: "stream", Params: map[string]any{"n": 256 << 20}})
-			c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+			c.send(protocol.TypeRequest, protocol.Request{Verb: "stream", Params: map[string]any{"n": 256 << 20}})
+			c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 			// Read nothing: the server must give up on this client. What
 			// the kernel still delivers after that is its business, so
 			// watch the server's side.
@@ -294,8 +294,8 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 		s, addr := startServer(t, backend, nil)
 		idle := dialRaw(t, addr).hello()
 		busyConn := dialRaw(t, addr).hello()
-		busyConn.send(wire.TypeRequest, wire.Request{Verb: "wait", Params: map[string]any{"ms": 300}})
-		busyConn.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		busyConn.send(protocol.TypeRequest, protocol.Request{Verb: "wait", Params: map[string]any{"ms": 300}})
+		busyConn.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		waitFor(t, "the request to start", func() bool { return busy(s) == 1 })
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -330,8 +330,8 @@ func TestShutdownDeadline(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		s, addr := startServer(t, backend, nil)
 		c := dialRaw(t, addr).hello()
-		c.send(wire.TypeRequest, wire.Request{Verb: "wait"}) // never ends by itself
-		c.write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+		c.send(protocol.TypeRequest, protocol.Request{Verb: "wait"}) // never ends by itself
+		c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 		waitFor(t, "the request to start", func() bool { return busy(s) == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
@@ -358,7 +358,7 @@ func TestBackToBackRequests(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				c := dialRaw(t, addr).hello()
-				one := append(mustFrame(wire.TypeRequest, wire.Request{Verb: "upper", Args: []string{"x"}}), 0, 0, 0, 0, 'E')
+				one := append(mustFrame(protocol.TypeRequest, protocol.Request{Verb: "upper", Args: []string{"x"}}), 0, 0, 0, 0, 'E')
 				for i := range 3000 {
 					c.write(one)
 					if r := c.response(); !r.status.OK() {

@@ -15,16 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
-)
-
-// Status codes only the host sends; commands' codes live in sdk.
-const (
-	codeProtocol     = "protocol"
-	codeUnsupported  = "unsupported_version"
-	codeBusy         = "busy"
-	codeShuttingDown = "shutting_down"
 )
 
 // bodyBuffer bounds each upload's buffer between the loop and the command:
@@ -103,7 +95,7 @@ type session struct {
 	ip      string // the peer's address, the per-IP limit's key
 
 	// Loop-only state.
-	parser wire.Parser
+	parser protocol.Parser
 	log    hclog.Logger // see logger
 
 	// Shared with the request goroutine and the timers.
@@ -140,7 +132,7 @@ func (ss *session) touch() { ss.lastActive.Store(time.Now().UnixNano()) }
 func (ss *session) markProgress() { ss.progress.Store(time.Now().UnixNano()) }
 
 // fail queues a final status and closes the connection after it is sent.
-func (ss *session) fail(code, msg string) {
+func (ss *session) fail(code protocol.Code, msg string) {
 	ss.mu.Lock()
 	if ss.state == stateClosed {
 		ss.mu.Unlock()
@@ -152,7 +144,7 @@ func (ss *session) fail(code, msg string) {
 	// The final status goes out before the running command hears of the
 	// cancellation, so its own answer ("canceled") cannot overtake it:
 	// after CloseWrite its writes fail.
-	if frame, err := wire.Marshal(wire.TypeStatus, wire.Status{Code: code, Message: msg}); err == nil {
+	if frame, err := protocol.Marshal(protocol.TypeStatus, protocol.Status{Code: code, Message: msg}); err == nil {
 		ss.c.Enqueue(frame)
 	}
 	ss.c.CloseWrite()
@@ -206,14 +198,14 @@ func (ss *session) consume(in []byte) int {
 		ev, n, err := ss.parser.NextLimit(in[consumed:], limit)
 		consumed += n
 		if err != nil {
-			code := codeProtocol
-			if errors.Is(err, wire.ErrTooLarge) {
-				code = string(sdk.CodeTooLarge)
+			code := protocol.CodeProtocol
+			if errors.Is(err, protocol.ErrTooLarge) {
+				code = sdk.CodeTooLarge
 			}
 			ss.fail(code, err.Error())
 			return len(in)
 		}
-		if ev.Kind != wire.EventNone {
+		if ev.Kind != protocol.EventNone {
 			ss.event(ev, state, body)
 		} else if n == 0 {
 			break
@@ -222,9 +214,9 @@ func (ss *session) consume(in []byte) int {
 	return consumed
 }
 
-func (ss *session) event(ev wire.Event, state sessionState, body *bodyPipe) {
+func (ss *session) event(ev protocol.Event, state sessionState, body *bodyPipe) {
 	switch ev.Kind {
-	case wire.EventData:
+	case protocol.EventData:
 		switch state {
 		case stateBody:
 			ss.bodyIn.Add(int64(len(ev.Payload)))
@@ -232,22 +224,22 @@ func (ss *session) event(ev wire.Event, state sessionState, body *bodyPipe) {
 		case stateDraining:
 			ss.bodyIn.Add(int64(len(ev.Payload)))
 		default:
-			ss.fail(codeProtocol, "data frame outside a request body")
+			ss.fail(protocol.CodeProtocol, "data frame outside a request body")
 		}
-	case wire.EventEnd:
+	case protocol.EventEnd:
 		ss.end()
-	case wire.EventControl:
+	case protocol.EventControl:
 		switch {
-		case state == stateHello && ev.Type == wire.TypeHello:
+		case state == stateHello && ev.Type == protocol.TypeHello:
 			ss.hello(ev.Payload)
 		case state == stateHello:
-			ss.fail(codeProtocol, fmt.Sprintf("expected a hello frame, got %v", ev.Type))
-		case state == stateIdle && ev.Type == wire.TypeRequest:
+			ss.fail(protocol.CodeProtocol, fmt.Sprintf("expected a hello frame, got %v", ev.Type))
+		case state == stateIdle && ev.Type == protocol.TypeRequest:
 			ss.request(ev.Payload)
-		case ev.Type == wire.TypeRequest:
-			ss.fail(codeProtocol, "a request arrived while another was running")
+		case ev.Type == protocol.TypeRequest:
+			ss.fail(protocol.CodeProtocol, "a request arrived while another was running")
 		default:
-			ss.fail(codeProtocol, fmt.Sprintf("unexpected %v frame from a client", ev.Type))
+			ss.fail(protocol.CodeProtocol, fmt.Sprintf("unexpected %v frame from a client", ev.Type))
 		}
 	}
 }
@@ -275,32 +267,32 @@ func (ss *session) end() {
 		stopping := ss.stopping && !ss.finishing // else run() closes it
 		ss.mu.Unlock()
 		if stopping {
-			ss.fail(codeShuttingDown, "the server is shutting down")
+			ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
 		}
 	default:
 		ss.mu.Unlock()
-		ss.fail(codeProtocol, "end frame outside a request body")
+		ss.fail(protocol.CodeProtocol, "end frame outside a request body")
 	}
 }
 
 func (ss *session) hello(payload []byte) {
-	var h wire.Hello
-	if err := wire.Unmarshal(wire.TypeHello, payload, &h); err != nil {
-		ss.fail(string(sdk.CodeBadRequest), err.Error())
+	var h protocol.Hello
+	if err := protocol.Unmarshal(protocol.TypeHello, payload, &h); err != nil {
+		ss.fail(sdk.CodeBadRequest, err.Error())
 		return
 	}
-	if h.Protocol != wire.ProtocolName {
-		ss.fail(codeProtocol, fmt.Sprintf("unknown protocol %q, want %q", h.Protocol, wire.ProtocolName))
+	if h.Protocol != protocol.ProtocolName {
+		ss.fail(protocol.CodeProtocol, fmt.Sprintf("unknown protocol %q, want %q", h.Protocol, protocol.ProtocolName))
 		return
 	}
-	if !slices.Contains(h.Versions, wire.Version) {
-		ss.fail(codeUnsupported, fmt.Sprintf("client speaks versions %v; this server speaks %d", h.Versions, wire.Version))
+	if !slices.Contains(h.Versions, protocol.Version) {
+		ss.fail(protocol.CodeUnsupportedVersion, fmt.Sprintf("client speaks versions %v; this server speaks %d", h.Versions, protocol.Version))
 		return
 	}
-	frame, err := wire.Marshal(wire.TypeHello, wire.Hello{
-		Protocol: wire.ProtocolName, Version: wire.Version, Server: "selectftpd/" + Version})
+	frame, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{
+		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version})
 	if err != nil {
-		ss.fail(string(sdk.CodeInternal), err.Error())
+		ss.fail(sdk.CodeInternal, err.Error())
 		return
 	}
 	ss.setState(stateHello, stateIdle)
@@ -309,11 +301,11 @@ func (ss *session) hello(payload []byte) {
 
 // request starts a command on its own goroutine.
 func (ss *session) request(payload []byte) {
-	q, err := wire.DecodeRequest(payload)
+	q, err := protocol.DecodeRequest(payload)
 	if err != nil {
 		// The body still follows: answer now and drop it up to End.
 		ss.setState(stateIdle, stateDraining)
-		ss.status(wire.Status{Code: string(sdk.CodeBadRequest), Message: "invalid request: " + err.Error()})
+		ss.status(protocol.Status{Code: sdk.CodeBadRequest, Message: "invalid request: " + err.Error()})
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -334,8 +326,8 @@ func (ss *session) request(payload []byte) {
 	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, body) })
 }
 
-func (ss *session) status(st wire.Status) {
-	if frame, err := wire.Marshal(wire.TypeStatus, st); err == nil {
+func (ss *session) status(st protocol.Status) {
+	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
 		ss.c.Enqueue(frame)
 	}
 }
@@ -346,7 +338,7 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, body *
 	w := &responseWriter{c: ss.c}
 	err := ss.srv.dispatch(ctx, req, w)
 	body.finish()
-	st := wire.Status{Code: wire.StatusOK}
+	st := protocol.Status{Code: protocol.CodeOK}
 	if err != nil && ss.timedOut.Load() == seq {
 		// What broke is the cancellation; say why it came.
 		err = sdk.Errorf(sdk.CodeTimeout, "%s made no progress for %v and was stopped", verb, ss.srv.requestTimeout(verb))
@@ -355,7 +347,7 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, body *
 		if ctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeUnavailable && sdk.CodeOf(err) != sdk.CodeTimeout {
 			err = context.Canceled // the client went away; say so, not what broke
 		}
-		st = wire.Status{Code: string(sdk.CodeOf(err)), Message: sdk.MessageOf(err)}
+		st = protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
 	}
 	// The state moves on before the status is queued: the client may send
 	// its next request the moment it reads the status. Until the status is
@@ -379,13 +371,13 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, body *
 	stopping := ss.stopping && ss.state == stateIdle
 	ss.mu.Unlock()
 	log := ss.srv.logger()
-	if st.Code == string(sdk.CodeInternal) || st.Code == string(sdk.CodeUnavailable) {
+	if st.Code == sdk.CodeInternal || st.Code == sdk.CodeUnavailable {
 		log.Error("request failed", "session", ss.id, "verb", verb, "code", st.Code, "error", err)
 	} else if log.IsDebug() {
 		log.Debug("request", "session", ss.id, "verb", verb, "code", st.Code, "took", time.Since(start))
 	}
 	if stopping {
-		ss.fail(codeShuttingDown, "the server is shutting down")
+		ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
 	}
 }
 
@@ -396,7 +388,7 @@ func (ss *session) shutdown() {
 	idle := (ss.state == stateIdle || ss.state == stateHello) && !ss.finishing
 	ss.mu.Unlock()
 	if idle {
-		ss.fail(codeShuttingDown, "the server is shutting down")
+		ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
 	}
 }
 

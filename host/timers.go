@@ -78,7 +78,7 @@ func (ss *session) check(now time.Time) {
 		t.wStart, t.wSent = now, sent
 	}
 	if fs := ss.frameStart.Load(); fs != 0 && now.Sub(time.Unix(0, fs)) > s.FrameTimeout {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("frame not completed within %v", s.FrameTimeout))
+		ss.fail(sdk.CodeTimeout, fmt.Sprintf("frame not completed within %v", s.FrameTimeout))
 		return
 	}
 
@@ -86,11 +86,11 @@ func (ss *session) check(now time.Time) {
 	state, finishing, body, cancel, verb, seq := ss.state, ss.finishing, ss.body, ss.cancel, ss.verb, ss.seq
 	ss.mu.Unlock()
 	if state == stateHello && now.Sub(ss.opened) > s.HelloTimeout {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no hello within %v", s.HelloTimeout))
+		ss.fail(sdk.CodeTimeout, fmt.Sprintf("no hello within %v", s.HelloTimeout))
 		return
 	}
 	if ss.uploadTooSlow(now, state, body) {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("upload slower than %d bytes/s over %v", s.MinBodyRate, s.FrameTimeout))
+		ss.fail(sdk.CodeTimeout, fmt.Sprintf("upload slower than %d bytes/s over %v", s.MinBodyRate, s.FrameTimeout))
 		return
 	}
 	if finishing {
@@ -100,12 +100,12 @@ func (ss *session) check(now time.Time) {
 	if !running {
 		t.cancelledAt = time.Time{}
 	} else if ss.requestStuck(now, n, sent, seq, verb, cancel) {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("%s made no progress for %v and did not stop", verb, s.requestTimeout(verb)))
+		ss.fail(sdk.CodeTimeout, fmt.Sprintf("%s made no progress for %v and did not stop", verb, s.requestTimeout(verb)))
 		return
 	}
 	quiet := now.Sub(time.Unix(0, ss.lastActive.Load()))
 	if (state == stateIdle || state == stateBody || state == stateDraining) && quiet > s.IdleTimeout {
-		ss.fail(string(sdk.CodeTimeout), fmt.Sprintf("no traffic for %v", s.IdleTimeout))
+		ss.fail(sdk.CodeTimeout, fmt.Sprintf("no traffic for %v", s.IdleTimeout))
 	}
 }
 

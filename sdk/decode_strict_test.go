@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -16,10 +16,10 @@ type sizeParams struct {
 	Size *int64 `mapstructure:"size"`
 }
 
-// decodeSize decodes a request payload as the host does (wire.DecodeRequest)
+// decodeSize decodes a request payload as the host does (protocol.DecodeRequest)
 // and its params as put does.
 func decodeSize(t testing.TB, payload string) (*int64, error) {
-	q, err := wire.DecodeRequest([]byte(payload))
+	q, err := protocol.DecodeRequest([]byte(payload))
 	if err != nil {
 		t.Fatalf("DecodeRequest(%s): %v", payload, err)
 	}
@@ -141,7 +141,7 @@ func FuzzDecodeSize(f *testing.F) {
 		f.Add(`{"verb":"put","params":{"path":"a.txt","size":` + s + `,"sha256":"00"}}`)
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		q, err := wire.DecodeRequest([]byte(payload))
+		q, err := protocol.DecodeRequest([]byte(payload))
 		if err != nil {
 			return
 		}

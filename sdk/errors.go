@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/selectftp/selectftp/protocol"
 	"io/fs"
 	"os"
 	"strings"
@@ -11,29 +12,28 @@ import (
 	"unicode/utf8"
 )
 
-// Code is a status code as clients see it. docs/PROTOCOL.md lists them.
-type Code string
+// Code is a status code as clients see it: the protocol's one list of
+// codes (protocol.Code), which docs/PROTOCOL.md explains.
+type Code = protocol.Code
 
 // Status codes a command may return. Only internal and unavailable mean
 // the server is at fault; the host logs only those at ERROR, so a client's
 // mistake must map to one of the others.
 const (
-	CodeOK         Code = "ok"
-	CodeBadRequest Code = "bad_request" // also a name with a NUL byte, or a symlink loop
-	CodeTooLarge   Code = "too_large"
-	// CodeNameTooLong is a path, or one of its names, longer than the
-	// file system takes (ENAMETOOLONG).
-	CodeNameTooLong Code = "name_too_long"
-	CodeUnknownVerb Code = "unknown_verb"
-	CodeNotFound    Code = "not_found"
-	CodeExists      Code = "exists"
-	CodePermission  Code = "permission"
-	CodeChecksum    Code = "checksum"
-	CodeNoSpace     Code = "no_space"
-	CodeUnavailable Code = "unavailable"
-	CodeCanceled    Code = "canceled"
-	CodeTimeout     Code = "timeout"
-	CodeInternal    Code = "internal"
+	CodeOK          = protocol.CodeOK
+	CodeBadRequest  = protocol.CodeBadRequest // also a name with a NUL byte, or a symlink loop
+	CodeTooLarge    = protocol.CodeTooLarge
+	CodeNameTooLong = protocol.CodeNameTooLong // a path or name longer than the file system takes
+	CodeUnknownVerb = protocol.CodeUnknownVerb
+	CodeNotFound    = protocol.CodeNotFound
+	CodeExists      = protocol.CodeExists
+	CodePermission  = protocol.CodePermission
+	CodeChecksum    = protocol.CodeChecksum
+	CodeNoSpace     = protocol.CodeNoSpace
+	CodeUnavailable = protocol.CodeUnavailable
+	CodeCanceled    = protocol.CodeCanceled
+	CodeTimeout     = protocol.CodeTimeout
+	CodeInternal    = protocol.CodeInternal
 )
 
 // Error is an error with a status code. Message is shown to the client.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/internal/client/clienttest"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // runWith runs the program with a bounded wait: a hang fails the test
@@ -124,7 +124,7 @@ func TestRunScriptQuitAndSuccess(t *testing.T) {
 func TestRunOneShot(t *testing.T) {
 	srv := clienttest.Start(t)
 	srv.SetFile("dir/remote.bin", []byte("remote bytes"))
-	srv.Handle("nope", func(c *clienttest.Call) wire.Status {
+	srv.Handle("nope", func(c *clienttest.Call) protocol.Status {
 		return clienttest.Fail("unknown_verb", "no command nope and no fallback")
 	})
 	dead := func() string {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // rssCeiling is what the server may grow to under the pipelining attack.
@@ -53,12 +53,12 @@ func helloConn(t *testing.T, addr, from string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	hello, _ := wire.Marshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+	hello, _ := protocol.Marshal(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(hello); err != nil {
 		t.Fatal(err)
 	}
-	if f, err := wire.NewReader(c, 0).Next(); err != nil || f.Type != wire.TypeHello {
+	if f, err := protocol.NewReader(c, 0).Next(); err != nil || f.Type != protocol.TypeHello {
 		t.Fatalf("hello: %v %v", f.Type, err)
 	}
 	return c
@@ -73,7 +73,7 @@ func TestPipelinedRequestsHoldMemory(t *testing.T) {
 			s := startServer(t, []string{"--backend", backend}, "upper")
 			pid := s.cmd.Process.Pid
 			before := vmRSS(t, pid)
-			one := append(wire.AppendFrame(nil, wire.TypeRequest, []byte("not json")), wire.AppendHeader(nil, wire.TypeEnd, 0)...)
+			one := append(protocol.AppendFrame(nil, protocol.TypeRequest, []byte("not json")), protocol.AppendHeader(nil, protocol.TypeEnd, 0)...)
 			batch := make([]byte, 0, 256<<10)
 			for len(batch)+len(one) <= cap(batch) {
 				batch = append(batch, one...)
@@ -147,12 +147,12 @@ func TestSilentConnectionsCannotTakeEverySlot(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			f, err := wire.NewReader(c, 0).Next()
+			f, err := protocol.NewReader(c, 0).Next()
 			code := "none"
-			if err == nil && f.Type == wire.TypeStatus {
-				var st wire.Status
-				if wire.Unmarshal(wire.TypeStatus, f.Payload, &st) == nil {
-					code = st.Code
+			if err == nil && f.Type == protocol.TypeStatus {
+				var st protocol.Status
+				if protocol.Unmarshal(protocol.TypeStatus, f.Payload, &st) == nil {
+					code = string(st.Code)
 				}
 			} else if err != nil {
 				code = "error: " + err.Error()

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // DefaultChunkSize is the size of the Data frames a request body is cut
@@ -50,7 +50,7 @@ func newConfig(opts []Option) config {
 		dial:             d.DialContext,
 		handshakeTimeout: DefaultHandshakeTimeout,
 		chunk:            DefaultChunkSize,
-		maxControl:       wire.DefaultMaxControl,
+		maxControl:       protocol.DefaultMaxControl,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -77,7 +77,7 @@ func WithChunkSize(n int) Option {
 		if n <= 0 {
 			n = DefaultChunkSize
 		}
-		c.chunk = min(n, wire.MaxData)
+		c.chunk = min(n, protocol.MaxData)
 	}
 }
 
@@ -86,7 +86,7 @@ func WithChunkSize(n int) Option {
 func WithMaxControl(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
-			n = wire.DefaultMaxControl
+			n = protocol.DefaultMaxControl
 		}
 		c.maxControl = n
 	}
@@ -98,10 +98,10 @@ func WithMaxControl(n int) Option {
 type Conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
-	r      *wire.Reader
+	r      *protocol.Reader
 	bw     *bufio.Writer
 	cfg    config
-	server wire.Hello
+	server protocol.Hello
 	wbuf   []byte // header + one body chunk, reused across requests
 	rbuf   []byte // response data on its way to the caller's writer
 
@@ -114,7 +114,7 @@ type Conn struct {
 // Dial connects to addr ("host:port") and performs the Hello exchange. The
 // error says clearly whether the server could not be reached, refused the
 // connection (busy, shutting down, unsupported version: the error then
-// wraps a *wire.StatusError) or does not speak the protocol at all.
+// wraps a *protocol.StatusError) or does not speak the protocol at all.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
 	nc, err := cfg.dial(ctx, "tcp", addr)
@@ -154,13 +154,13 @@ func NewConn(ctx context.Context, nc net.Conn, opts ...Option) (*Conn, error) {
 var longAgo = time.Unix(1, 0)
 
 func handshake(ctx context.Context, nc net.Conn, cfg config) (*Conn, error) {
-	// A bufio.Reader of at least 64 KiB is used by wire.NewReader as is, so
+	// A bufio.Reader of at least 64 KiB is used by protocol.NewReader as is, so
 	// the Conn can look at what is buffered (see checkIdle).
 	br := bufio.NewReaderSize(nc, 64<<10)
 	c := &Conn{
 		nc:  nc,
 		br:  br,
-		r:   wire.NewReader(br, cfg.maxControl),
+		r:   protocol.NewReader(br, cfg.maxControl),
 		bw:  bufio.NewWriterSize(nc, 64<<10),
 		cfg: cfg,
 		sem: make(chan struct{}, 1),
@@ -185,7 +185,7 @@ func handshake(ctx context.Context, nc net.Conn, cfg config) (*Conn, error) {
 }
 
 func (c *Conn) hello() error {
-	h, err := wire.Marshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+	h, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (c *Conn) hello() error {
 	}
 	f, err := c.r.Next()
 	if err != nil {
-		var fe *wire.FrameError
+		var fe *protocol.FrameError
 		switch {
 		case errors.As(err, &fe):
 			return fmt.Errorf("not a selectftp server: %w", err)
@@ -205,29 +205,29 @@ func (c *Conn) hello() error {
 		return fmt.Errorf("read hello: %w", err)
 	}
 	switch f.Type {
-	case wire.TypeHello:
-		var sh wire.Hello
-		if err := wire.Unmarshal(f.Type, f.Payload, &sh); err != nil {
+	case protocol.TypeHello:
+		var sh protocol.Hello
+		if err := protocol.Unmarshal(f.Type, f.Payload, &sh); err != nil {
 			return fmt.Errorf("not a selectftp server: %w", err)
 		}
-		if sh.Protocol != wire.ProtocolName {
+		if sh.Protocol != protocol.ProtocolName {
 			return fmt.Errorf("not a selectftp server: hello names protocol %q", sh.Protocol)
 		}
-		if sh.Version != wire.Version {
-			return fmt.Errorf("server chose protocol version %d; this client speaks only %d", sh.Version, wire.Version)
+		if sh.Version != protocol.Version {
+			return fmt.Errorf("server chose protocol version %d; this client speaks only %d", sh.Version, protocol.Version)
 		}
 		c.server = sh
 		return nil
-	case wire.TypeStatus:
-		var st wire.Status
-		if err := wire.Unmarshal(f.Type, f.Payload, &st); err != nil || st.Code == "" {
+	case protocol.TypeStatus:
+		var st protocol.Status
+		if err := protocol.Unmarshal(f.Type, f.Payload, &st); err != nil || st.Code == "" {
 			return fmt.Errorf("not a selectftp server: invalid status in reply to hello")
 		}
 		if st.OK() {
 			return fmt.Errorf("protocol error: server answered hello with status ok instead of hello")
 		}
-		if st.Code == "unsupported_version" {
-			return fmt.Errorf("server does not speak protocol version %d: %w", wire.Version, st.Err())
+		if st.Code == protocol.CodeUnsupportedVersion {
+			return fmt.Errorf("server does not speak protocol version %d: %w", protocol.Version, st.Err())
 		}
 		return fmt.Errorf("server refused the connection: %w", st.Err())
 	}
@@ -235,7 +235,7 @@ func (c *Conn) hello() error {
 }
 
 // Server returns the Hello the server sent: its chosen version and its name.
-func (c *Conn) Server() wire.Hello { return c.server }
+func (c *Conn) Server() protocol.Hello { return c.server }
 
 // Err returns nil while the connection is usable, and otherwise why it is
 // not. A request on an unusable connection fails with an error wrapping
@@ -294,9 +294,9 @@ func (c *Conn) checkIdle() error {
 	if err != nil {
 		return fmt.Errorf("server closed the connection: %w", err)
 	}
-	if f.Type == wire.TypeStatus {
-		var st wire.Status
-		if wire.Unmarshal(f.Type, f.Payload, &st) == nil && !st.OK() {
+	if f.Type == protocol.TypeStatus {
+		var st protocol.Status
+		if protocol.Unmarshal(f.Type, f.Payload, &st) == nil && !st.OK() {
 			return fmt.Errorf("server closed the connection: %w", st.Err())
 		}
 	}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/selectftp/selectftp/internal/client"
 	"github.com/selectftp/selectftp/internal/client/clienttest"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // testCtx bounds every wait of a test.
@@ -70,7 +70,7 @@ func dirEntries(t *testing.T, dir string) []string {
 func TestHello(t *testing.T) {
 	s := clienttest.Start(t)
 	c := dial(t, s)
-	if h := c.Server(); h.Version != wire.Version || h.Server != "clienttest/1" {
+	if h := c.Server(); h.Version != protocol.Version || h.Server != "clienttest/1" {
 		t.Errorf("Server() = %+v", h)
 	}
 	if c.Err() != nil {
@@ -78,8 +78,8 @@ func TestHello(t *testing.T) {
 	}
 }
 
-func writeFrame(t *testing.T, nc net.Conn, typ wire.Type, msg any) {
-	b, err := wire.Marshal(typ, msg)
+func writeFrame(t *testing.T, nc net.Conn, typ protocol.Type, msg any) {
+	b, err := protocol.Marshal(typ, msg)
 	if err != nil {
 		t.Error(err)
 		return
@@ -90,7 +90,7 @@ func writeFrame(t *testing.T, nc net.Conn, typ wire.Type, msg any) {
 // readHello consumes the client's Hello so that a reply is not mistaken
 // for a server that answers before it listens.
 func readHello(nc net.Conn) {
-	wire.NewReader(nc, 0).Next()
+	protocol.NewReader(nc, 0).Next()
 }
 
 func TestHelloFailures(t *testing.T) {
@@ -105,7 +105,7 @@ func TestHelloFailures(t *testing.T) {
 			name: "unsupported version",
 			serve: func(t *testing.T, nc net.Conn) {
 				readHello(nc)
-				writeFrame(t, nc, wire.TypeStatus, wire.Status{Code: "unsupported_version", Message: "speaks 7"})
+				writeFrame(t, nc, protocol.TypeStatus, protocol.Status{Code: "unsupported_version", Message: "speaks 7"})
 			},
 			wantCode: "unsupported_version",
 			wantMsg:  "does not speak protocol version 1",
@@ -113,7 +113,7 @@ func TestHelloFailures(t *testing.T) {
 		{
 			name: "busy",
 			serve: func(t *testing.T, nc net.Conn) {
-				writeFrame(t, nc, wire.TypeStatus, wire.Status{Code: "busy", Message: "too many connections"})
+				writeFrame(t, nc, protocol.TypeStatus, protocol.Status{Code: "busy", Message: "too many connections"})
 			},
 			wantCode: "busy",
 			wantMsg:  "refused the connection: busy: too many connections",
@@ -135,7 +135,7 @@ func TestHelloFailures(t *testing.T) {
 			name: "other version chosen",
 			serve: func(t *testing.T, nc net.Conn) {
 				readHello(nc)
-				writeFrame(t, nc, wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Version: 2})
+				writeFrame(t, nc, protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: 2})
 			},
 			wantMsg: "server chose protocol version 2",
 		},
@@ -143,7 +143,7 @@ func TestHelloFailures(t *testing.T) {
 			name: "other protocol",
 			serve: func(t *testing.T, nc net.Conn) {
 				readHello(nc)
-				writeFrame(t, nc, wire.TypeHello, wire.Hello{Protocol: "smtp", Version: 1})
+				writeFrame(t, nc, protocol.TypeHello, protocol.Hello{Protocol: "smtp", Version: 1})
 			},
 			wantMsg: `not a selectftp server: hello names protocol "smtp"`,
 		},
@@ -151,7 +151,7 @@ func TestHelloFailures(t *testing.T) {
 			name: "invalid json",
 			serve: func(t *testing.T, nc net.Conn) {
 				readHello(nc)
-				nc.Write(wire.AppendFrame(nil, wire.TypeHello, []byte("{nope")))
+				nc.Write(protocol.AppendFrame(nil, protocol.TypeHello, []byte("{nope")))
 			},
 			wantMsg: "not a selectftp server",
 		},
@@ -180,7 +180,7 @@ func TestHelloFailures(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
 			}
-			if got := client.Code(err); got != tt.wantCode {
+			if got := client.Code(err); got != protocol.Code(tt.wantCode) {
 				t.Errorf("Code = %q, want %q", got, tt.wantCode)
 			}
 		})
@@ -322,7 +322,7 @@ func TestGetVerification(t *testing.T) {
 	}{
 		{
 			name: "wrong sha256",
-			handler: func(c *clienttest.Call) wire.Status {
+			handler: func(c *clienttest.Call) protocol.Status {
 				c.Meta(map[string]any{"size": len(data), "sha256": sha([]byte("x"))})
 				c.Write(data)
 				return clienttest.OK
@@ -331,7 +331,7 @@ func TestGetVerification(t *testing.T) {
 		},
 		{
 			name: "fewer bytes than declared",
-			handler: func(c *clienttest.Call) wire.Status {
+			handler: func(c *clienttest.Call) protocol.Status {
 				c.Meta(map[string]any{"size": len(data) + 1, "sha256": sha(data)})
 				c.Write(data)
 				return clienttest.OK
@@ -340,7 +340,7 @@ func TestGetVerification(t *testing.T) {
 		},
 		{
 			name: "more bytes than declared",
-			handler: func(c *clienttest.Call) wire.Status {
+			handler: func(c *clienttest.Call) protocol.Status {
 				c.Meta(map[string]any{"size": 10, "sha256": sha(data[:10])})
 				c.Write(data)
 				return clienttest.OK
@@ -349,7 +349,7 @@ func TestGetVerification(t *testing.T) {
 		},
 		{
 			name: "no meta",
-			handler: func(c *clienttest.Call) wire.Status {
+			handler: func(c *clienttest.Call) protocol.Status {
 				c.Write(data)
 				return clienttest.OK
 			},
@@ -357,7 +357,7 @@ func TestGetVerification(t *testing.T) {
 		},
 		{
 			name: "meta without sha256",
-			handler: func(c *clienttest.Call) wire.Status {
+			handler: func(c *clienttest.Call) protocol.Status {
 				c.Meta(map[string]any{"size": len(data)})
 				c.Write(data)
 				return clienttest.OK
@@ -388,7 +388,7 @@ func TestGetVerification(t *testing.T) {
 
 func TestGetChecksumErrorIs(t *testing.T) {
 	s := clienttest.Start(t)
-	s.Handle("get", func(c *clienttest.Call) wire.Status {
+	s.Handle("get", func(c *clienttest.Call) protocol.Status {
 		c.Meta(map[string]any{"size": 3, "sha256": sha([]byte("abd"))})
 		c.Write([]byte("abc"))
 		return clienttest.OK
@@ -405,9 +405,9 @@ func TestStatusError(t *testing.T) {
 	ctx := testCtx(t)
 	dir := t.TempDir()
 	err := c.GetFile(ctx, "missing", filepath.Join(dir, "missing"), nil)
-	var se *wire.StatusError
+	var se *protocol.StatusError
 	if !errors.As(err, &se) || se.Code != "not_found" || client.Code(err) != "not_found" {
-		t.Fatalf("err = %#v, want a not_found *wire.StatusError", err)
+		t.Fatalf("err = %#v, want a not_found *protocol.StatusError", err)
 	}
 	if !strings.Contains(err.Error(), "not_found: missing: no such file") {
 		t.Errorf("message %q", err)
@@ -427,7 +427,7 @@ func TestStatusError(t *testing.T) {
 func TestServerClosesMidBody(t *testing.T) {
 	s := clienttest.Start(t)
 	data := randomBytes(500_000)
-	s.Handle("get", func(c *clienttest.Call) wire.Status {
+	s.Handle("get", func(c *clienttest.Call) protocol.Status {
 		c.Meta(map[string]any{"size": len(data), "sha256": sha(data)})
 		c.Write(data[:len(data)/2])
 		c.Hangup()
@@ -452,7 +452,7 @@ func TestServerClosesMidBody(t *testing.T) {
 
 func TestServerGarbageMidResponse(t *testing.T) {
 	s := clienttest.Start(t)
-	s.Handle("upper", func(c *clienttest.Call) wire.Status {
+	s.Handle("upper", func(c *clienttest.Call) protocol.Status {
 		c.WriteRaw([]byte("\x00\x00\x00\x01Zjunk"))
 		return clienttest.OK
 	})
@@ -476,7 +476,7 @@ func (e *endless) Read(p []byte) (int, error) {
 
 func TestEarlyAnswerStopsBody(t *testing.T) {
 	s := clienttest.Start(t)
-	s.Handle("put", func(c *clienttest.Call) wire.Status {
+	s.Handle("put", func(c *clienttest.Call) protocol.Status {
 		return clienttest.Fail("too_large", "over the quota")
 	})
 	c := dial(t, s)
@@ -498,7 +498,7 @@ func TestContextCancel(t *testing.T) {
 	s := clienttest.Start(t)
 	release := make(chan struct{})
 	defer close(release)
-	s.Handle("slow", func(c *clienttest.Call) wire.Status {
+	s.Handle("slow", func(c *clienttest.Call) protocol.Status {
 		<-release
 		return clienttest.OK
 	})
@@ -523,7 +523,7 @@ func TestContextCancelDuringGetFile(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	data := randomBytes(100_000)
-	s.Handle("get", func(c *clienttest.Call) wire.Status {
+	s.Handle("get", func(c *clienttest.Call) protocol.Status {
 		c.Meta(map[string]any{"size": 2 * len(data), "sha256": sha(nil)})
 		c.Write(data)
 		<-release
@@ -598,7 +598,7 @@ func TestCommands(t *testing.T) {
 	if out, err := c.Command(ctx, "hello", []string{"wörld", "two words"}); err != nil || out != "HELLO WÖRLD TWO WORDS" {
 		t.Errorf("fallback = %q, %v", out, err)
 	}
-	meta, err := c.Do(ctx, wire.Request{Verb: "upper", Args: []string{"a"}}, strings.NewReader("ignored body"), nil)
+	meta, err := c.Do(ctx, protocol.Request{Verb: "upper", Args: []string{"a"}}, strings.NewReader("ignored body"), nil)
 	if err != nil || meta != nil {
 		t.Errorf("Do = %v, %v", meta, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // Helps returns the server's help: with verb == "", one line per verb
@@ -45,14 +45,14 @@ func ParseVerbs(text string) []string {
 // by default upper-cases them with their args.
 func (c *Conn) Command(ctx context.Context, verb string, args []string) (string, error) {
 	var b strings.Builder
-	_, err := c.Do(ctx, wire.Request{Verb: verb, Args: args}, nil, &b)
+	_, err := c.Do(ctx, protocol.Request{Verb: verb, Args: args}, nil, &b)
 	return b.String(), err
 }
 
-// Code returns the status code carried by err (a *wire.StatusError in its
+// Code returns the status code carried by err (a *protocol.StatusError in its
 // chain), or "" when the server did not refuse anything.
-func Code(err error) string {
-	var se *wire.StatusError
+func Code(err error) protocol.Code {
+	var se *protocol.StatusError
 	if errors.As(err, &se) {
 		return se.Code
 	}

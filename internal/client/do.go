@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // hooks lets the helpers watch a request without a second API.
@@ -30,15 +30,15 @@ type hooks struct {
 // rest of the body is not sent. Do returns only after it has stopped
 // reading body.
 //
-// A Status other than ok yields an error wrapping *wire.StatusError; a
+// A Status other than ok yields an error wrapping *protocol.StatusError; a
 // failure to read body or to write out is returned as is, and the
 // connection stays usable. A transport failure, a protocol violation by the
 // server or the cancellation of ctx closes the connection.
-func (c *Conn) Do(ctx context.Context, req wire.Request, body io.Reader, out io.Writer) (map[string]any, error) {
+func (c *Conn) Do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer) (map[string]any, error) {
 	return c.do(ctx, req, body, out, hooks{})
 }
 
-func (c *Conn) do(ctx context.Context, req wire.Request, body io.Reader, out io.Writer, h hooks) (map[string]any, error) {
+func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer, h hooks) (map[string]any, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -56,13 +56,13 @@ func (c *Conn) do(ctx context.Context, req wire.Request, body io.Reader, out io.
 		c.fail(err)
 		return nil, fmt.Errorf("%s: %w (%v)", req.Verb, ErrClosed, err)
 	}
-	q, err := wire.Marshal(wire.TypeRequest, req)
+	q, err := protocol.Marshal(protocol.TypeRequest, req)
 	if err != nil {
 		return nil, err
 	}
-	if len(q)-wire.HeaderLen > c.cfg.maxControl {
+	if len(q)-protocol.HeaderLen > c.cfg.maxControl {
 		// The server would answer too_large and close the connection.
-		return nil, fmt.Errorf("%s: request header is %d bytes, over the %d-byte limit", req.Verb, len(q)-wire.HeaderLen, c.cfg.maxControl)
+		return nil, fmt.Errorf("%s: request header is %d bytes, over the %d-byte limit", req.Verb, len(q)-protocol.HeaderLen, c.cfg.maxControl)
 	}
 
 	stop := context.AfterFunc(ctx, func() { c.fail(context.Cause(ctx)) })
@@ -129,7 +129,7 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 			return sendResult{netErr: err}
 		}
 		if c.wbuf == nil {
-			c.wbuf = make([]byte, wire.HeaderLen+c.cfg.chunk)
+			c.wbuf = make([]byte, protocol.HeaderLen+c.cfg.chunk)
 		}
 		var total int64
 	loop:
@@ -139,10 +139,10 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 				break loop
 			default:
 			}
-			n, err := io.ReadFull(body, c.wbuf[wire.HeaderLen:])
+			n, err := io.ReadFull(body, c.wbuf[protocol.HeaderLen:])
 			if n > 0 {
-				wire.AppendHeader(c.wbuf[:0], wire.TypeData, uint32(n))
-				if _, err := c.bw.Write(c.wbuf[:wire.HeaderLen+n]); err != nil {
+				protocol.AppendHeader(c.wbuf[:0], protocol.TypeData, uint32(n))
+				if _, err := c.bw.Write(c.wbuf[:protocol.HeaderLen+n]); err != nil {
 					return sendResult{netErr: err}
 				}
 				total += int64(n)
@@ -159,7 +159,7 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 			}
 		}
 	}
-	if _, err := c.bw.Write(wire.AppendHeader(nil, wire.TypeEnd, 0)); err != nil {
+	if _, err := c.bw.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0)); err != nil {
 		return sendResult{netErr: err}
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -170,7 +170,7 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 
 type receiveResult struct {
 	meta     map[string]any
-	status   wire.Status
+	status   protocol.Status
 	localErr error // writing out or the meta hook failed; the body was discarded
 	netErr   error // the response did not arrive whole; the connection is done
 }
@@ -189,13 +189,13 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 			return res
 		}
 		switch f.Type {
-		case wire.TypeResponse:
+		case protocol.TypeResponse:
 			if res.meta != nil || gotData {
 				res.netErr = fmt.Errorf("protocol error: a response frame after %s", map[bool]string{true: "data", false: "another response"}[gotData])
 				return res
 			}
-			var r wire.Response
-			if err := wire.Unmarshal(f.Type, f.Payload, &r); err != nil {
+			var r protocol.Response
+			if err := protocol.Unmarshal(f.Type, f.Payload, &r); err != nil {
 				res.netErr = fmt.Errorf("protocol error: %w", err)
 				return res
 			}
@@ -206,7 +206,7 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 			if onMeta != nil && res.localErr == nil {
 				res.localErr = onMeta(res.meta)
 			}
-		case wire.TypeData:
+		case protocol.TypeData:
 			gotData = true
 			if res.localErr != nil {
 				continue // Next skips the payload
@@ -219,8 +219,8 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 				res.netErr = readErr(err)
 				return res
 			}
-		case wire.TypeStatus:
-			if err := wire.Unmarshal(f.Type, f.Payload, &res.status); err != nil || res.status.Code == "" {
+		case protocol.TypeStatus:
+			if err := protocol.Unmarshal(f.Type, f.Payload, &res.status); err != nil || res.status.Code == "" {
 				res.netErr = fmt.Errorf("protocol error: invalid status frame")
 				return res
 			}
@@ -233,7 +233,7 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 }
 
 // copyData copies the current Data frame's payload to w. It does not use
-// wire.Reader.WriteTo, whose count of the payload left goes wrong when w
+// protocol.Reader.WriteTo, whose count of the payload left goes wrong when w
 // fails after a read, so the next frame could not be found.
 func (c *Conn) copyData(w io.Writer) error {
 	if c.rbuf == nil {
@@ -257,7 +257,7 @@ func (c *Conn) copyData(w io.Writer) error {
 
 // readErr turns a read failure into words a user understands.
 func readErr(err error) error {
-	var fe *wire.FrameError
+	var fe *protocol.FrameError
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -16,7 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // Progress reports a transfer's progress: done bytes of total so far. It is
@@ -61,8 +61,8 @@ func (c *Conn) Put(ctx context.Context, r io.Reader, size int64, sha256hex, remo
 	return nil
 }
 
-func putRequest(remote string, size int64, sum string) wire.Request {
-	return wire.Request{Verb: "put", Params: map[string]any{"path": remote, "size": size, "sha256": sum}}
+func putRequest(remote string, size int64, sum string) protocol.Request {
+	return protocol.Request{Verb: "put", Params: map[string]any{"path": remote, "size": size, "sha256": sum}}
 }
 
 // PutFile uploads the local file localPath as remote (localPath's base name
@@ -110,7 +110,7 @@ func HashReader(ctx context.Context, r io.Reader) (size int64, sha256hex string,
 // not taken back: use GetFile to get a file only when it is whole.
 func (c *Conn) Get(ctx context.Context, remote string, w io.Writer, progress Progress) error {
 	v := &verifier{w: w, h: sha256.New(), progress: progress, want: -1}
-	_, err := c.do(ctx, wire.Request{Verb: "get", Params: map[string]any{"path": remote}}, nil, v, hooks{meta: v.meta})
+	_, err := c.do(ctx, protocol.Request{Verb: "get", Params: map[string]any{"path": remote}}, nil, v, hooks{meta: v.meta})
 	if err != nil {
 		return err
 	}

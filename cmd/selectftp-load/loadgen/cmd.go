@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // Cmd runs verb with args as fast as it can on conns connections for d,
@@ -15,7 +15,7 @@ import (
 // in Errors and its connection replaced.
 func Cmd(ctx context.Context, addr, verb string, args []string, conns int, d time.Duration) Result {
 	res := Result{Mode: "cmd", Conns: conns}
-	frames, err := requestFrames(wire.Request{Verb: verb, Args: args})
+	frames, err := requestFrames(protocol.Request{Verb: verb, Args: args})
 	if err != nil {
 		res.Errors, res.FirstError = 1, err.Error()
 		return res

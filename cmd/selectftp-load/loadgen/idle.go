@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // IdleOptions configures Idle.
@@ -118,7 +118,7 @@ func Idle(ctx context.Context, o IdleOptions) Result {
 
 // fresh times one new client: connect, hello, "upper" and its answer.
 func fresh(ctx context.Context, addr string) (time.Duration, error) {
-	frames, err := requestFrames(wire.Request{Verb: "upper", Args: []string{"still", "there"}})
+	frames, err := requestFrames(protocol.Request{Verb: "upper", Args: []string{"still", "there"}})
 	if err != nil {
 		return 0, err
 	}

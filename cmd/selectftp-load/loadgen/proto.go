@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // helloTimeout bounds a dial and its Hello exchange.
@@ -20,7 +20,7 @@ const helloTimeout = 10 * time.Second
 type conn struct {
 	nc  net.Conn
 	r   io.Reader // nc, or a bufio.Reader over it
-	hdr [wire.HeaderLen]byte
+	hdr [protocol.HeaderLen]byte
 }
 
 // dial connects and completes the Hello exchange. bufSize > 0 buffers reads
@@ -50,10 +50,10 @@ func dial(ctx context.Context, addr string, bufSize int) (*conn, error) {
 	return c, nil
 }
 
-var helloFrame = mustMarshal(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Versions: []int{wire.Version}})
+var helloFrame = mustMarshal(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 
-func mustMarshal(t wire.Type, msg any) []byte {
-	b, err := wire.Marshal(t, msg)
+func mustMarshal(t protocol.Type, msg any) []byte {
+	b, err := protocol.Marshal(t, msg)
 	if err != nil {
 		panic(err) // only fixed, valid messages come here
 	}
@@ -69,11 +69,11 @@ func (c *conn) hello() error {
 		return fmt.Errorf("read hello: %w", err)
 	}
 	switch t {
-	case wire.TypeHello:
+	case protocol.TypeHello:
 		return nil
-	case wire.TypeStatus:
-		var st wire.Status
-		wire.Unmarshal(t, p, &st)
+	case protocol.TypeStatus:
+		var st protocol.Status
+		protocol.Unmarshal(t, p, &st)
 		return fmt.Errorf("server refused the connection: %s %s", st.Code, st.Message)
 	}
 	return fmt.Errorf("protocol error: %v frame instead of hello", t)
@@ -81,11 +81,11 @@ func (c *conn) hello() error {
 
 // next reads a frame header and, for a control frame, its payload. A Data
 // frame's n payload bytes are left for the caller to read from c.r.
-func (c *conn) next() (t wire.Type, n uint32, payload []byte, err error) {
+func (c *conn) next() (t protocol.Type, n uint32, payload []byte, err error) {
 	if _, err := io.ReadFull(c.r, c.hdr[:]); err != nil {
 		return 0, 0, nil, err
 	}
-	h, err := wire.ParseHeader(c.hdr[:], wire.DefaultMaxControl)
+	h, err := protocol.ParseHeader(c.hdr[:], protocol.DefaultMaxControl)
 	if err != nil {
 		return 0, 0, nil, err
 	}
@@ -99,12 +99,12 @@ func (c *conn) next() (t wire.Type, n uint32, payload []byte, err error) {
 }
 
 // requestFrames encodes a request with an empty body: Q then E.
-func requestFrames(req wire.Request) ([]byte, error) {
-	q, err := wire.Marshal(wire.TypeRequest, req)
+func requestFrames(req protocol.Request) ([]byte, error) {
+	q, err := protocol.Marshal(protocol.TypeRequest, req)
 	if err != nil {
 		return nil, err
 	}
-	return wire.AppendHeader(q, wire.TypeEnd, 0), nil
+	return protocol.AppendHeader(q, protocol.TypeEnd, 0), nil
 }
 
 // response reads one response (R, D..., S), reading Data payloads into buf
@@ -119,14 +119,14 @@ func (c *conn) response(buf []byte) (body, announced int64, err error) {
 			return body, announced, fmt.Errorf("read response: %w", err)
 		}
 		switch t {
-		case wire.TypeResponse:
-			var r wire.Response
-			if wire.Unmarshal(t, p, &r) == nil {
+		case protocol.TypeResponse:
+			var r protocol.Response
+			if protocol.Unmarshal(t, p, &r) == nil {
 				if f, ok := r.Meta["size"].(float64); ok {
 					announced = int64(f)
 				}
 			}
-		case wire.TypeData:
+		case protocol.TypeData:
 			for left := int64(n); left > 0; {
 				k, err := io.ReadFull(c.r, buf[:min(int64(len(buf)), left)])
 				body += int64(k)
@@ -135,9 +135,9 @@ func (c *conn) response(buf []byte) (body, announced int64, err error) {
 					return body, announced, fmt.Errorf("read body: %w", err)
 				}
 			}
-		case wire.TypeStatus:
-			var st wire.Status
-			if err := wire.Unmarshal(t, p, &st); err != nil {
+		case protocol.TypeStatus:
+			var st protocol.Status
+			if err := protocol.Unmarshal(t, p, &st); err != nil {
 				return body, announced, err
 			}
 			return body, announced, st.Err()

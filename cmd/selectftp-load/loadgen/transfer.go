@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/internal/client"
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // DefaultReadSize is the read size of downloads and of the limit's
@@ -160,7 +160,7 @@ func Get(ctx context.Context, addr, path string, conns, readSize int) Result {
 		readSize = DefaultReadSize
 	}
 	res := Result{Mode: "get", Conns: conns}
-	frames, err := requestFrames(wire.Request{Verb: "get", Params: map[string]any{"path": path}})
+	frames, err := requestFrames(protocol.Request{Verb: "get", Params: map[string]any{"path": path}})
 	if err != nil {
 		res.Errors, res.FirstError = 1, err.Error()
 		return res
@@ -252,7 +252,7 @@ func putOne(ctx context.Context, addr, name string, src Source, size int64, sum 
 		return t0, t1, err
 	}
 	defer c.nc.Close()
-	q, err := wire.Marshal(wire.TypeRequest, wire.Request{Verb: "put",
+	q, err := protocol.Marshal(protocol.TypeRequest, protocol.Request{Verb: "put",
 		Params: map[string]any{"path": name, "size": size, "sha256": sum}})
 	if err != nil {
 		return t0, t1, err
@@ -273,15 +273,15 @@ func putOne(ctx context.Context, addr, name string, src Source, size int64, sum 
 }
 
 // sendBody writes the request frame, the body as Data frames of at most
-// wire.MaxData bytes (io.Copy of a file into the TCP connection: sendfile),
+// protocol.MaxData bytes (io.Copy of a file into the TCP connection: sendfile),
 // and End.
 func sendBody(nc net.Conn, q []byte, body io.Reader, size int64) error {
 	if _, err := nc.Write(q); err != nil {
 		return err
 	}
 	for left := size; left > 0; {
-		n := min(left, int64(wire.MaxData))
-		if _, err := nc.Write(wire.AppendHeader(nil, wire.TypeData, uint32(n))); err != nil {
+		n := min(left, int64(protocol.MaxData))
+		if _, err := nc.Write(protocol.AppendHeader(nil, protocol.TypeData, uint32(n))); err != nil {
 			return err
 		}
 		var err error
@@ -295,7 +295,7 @@ func sendBody(nc net.Conn, q []byte, body io.Reader, size int64) error {
 		}
 		left -= n
 	}
-	_, err := nc.Write(wire.AppendHeader(nil, wire.TypeEnd, 0))
+	_, err := nc.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
 	return err
 }
 

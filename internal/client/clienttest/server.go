@@ -18,13 +18,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/selectftp/selectftp/internal/wire"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // Handler runs one request and returns its final Status. It may send
 // metadata and data through the Call first, and may leave the body unread:
 // the server answers, then discards the rest, as the protocol allows.
-type Handler func(c *Call) wire.Status
+type Handler func(c *Call) protocol.Status
 
 // Server is a running fake server. Its methods are safe for concurrent use.
 type Server struct {
@@ -113,7 +113,7 @@ func (s *Server) Kick(code string) {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.status(wire.Status{Code: code, Message: "kicked by the test"})
+		c.status(protocol.Status{Code: protocol.Code(code), Message: "kicked by the test"})
 		c.nc.Close()
 	}
 }
@@ -138,7 +138,7 @@ func (s *Server) accept() {
 		if err != nil {
 			return
 		}
-		c := &serverConn{s: s, nc: nc, r: wire.NewReader(nc, 0)}
+		c := &serverConn{s: s, nc: nc, r: protocol.NewReader(nc, 0)}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -164,7 +164,7 @@ func (s *Server) accept() {
 type serverConn struct {
 	s   *Server
 	nc  net.Conn
-	r   *wire.Reader
+	r   *protocol.Reader
 	wmu sync.Mutex // Kick writes from another goroutine
 }
 
@@ -175,31 +175,31 @@ func (c *serverConn) write(b []byte) error {
 	return err
 }
 
-func (c *serverConn) frame(t wire.Type, msg any) error {
-	b, err := wire.Marshal(t, msg)
+func (c *serverConn) frame(t protocol.Type, msg any) error {
+	b, err := protocol.Marshal(t, msg)
 	if err != nil {
 		return err
 	}
 	return c.write(b)
 }
 
-func (c *serverConn) status(st wire.Status) error { return c.frame(wire.TypeStatus, st) }
+func (c *serverConn) status(st protocol.Status) error { return c.frame(protocol.TypeStatus, st) }
 
 func (c *serverConn) serve() {
 	f, err := c.r.Next()
 	if err != nil {
 		return
 	}
-	var h wire.Hello
-	if f.Type != wire.TypeHello || wire.Unmarshal(f.Type, f.Payload, &h) != nil || h.Protocol != wire.ProtocolName {
-		c.status(wire.Status{Code: "protocol", Message: "expected hello"})
+	var h protocol.Hello
+	if f.Type != protocol.TypeHello || protocol.Unmarshal(f.Type, f.Payload, &h) != nil || h.Protocol != protocol.ProtocolName {
+		c.status(protocol.Status{Code: "protocol", Message: "expected hello"})
 		return
 	}
-	if !slices.Contains(h.Versions, wire.Version) {
-		c.status(wire.Status{Code: "unsupported_version", Message: "this server speaks version 1"})
+	if !slices.Contains(h.Versions, protocol.Version) {
+		c.status(protocol.Status{Code: "unsupported_version", Message: "this server speaks version 1"})
 		return
 	}
-	if c.frame(wire.TypeHello, wire.Hello{Protocol: wire.ProtocolName, Version: wire.Version, Server: "clienttest/1"}) != nil {
+	if c.frame(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "clienttest/1"}) != nil {
 		return
 	}
 	for {
@@ -207,13 +207,13 @@ func (c *serverConn) serve() {
 		if err != nil {
 			return
 		}
-		if f.Type != wire.TypeRequest {
-			c.status(wire.Status{Code: "protocol", Message: fmt.Sprintf("%v frame outside a request", f.Type)})
+		if f.Type != protocol.TypeRequest {
+			c.status(protocol.Status{Code: "protocol", Message: fmt.Sprintf("%v frame outside a request", f.Type)})
 			return
 		}
 		call := &Call{conn: c}
-		if err := wire.Unmarshal(f.Type, f.Payload, &call.Req); err != nil || call.Req.Verb == "" {
-			c.status(wire.Status{Code: "bad_request", Message: "invalid request"})
+		if err := protocol.Unmarshal(f.Type, f.Payload, &call.Req); err != nil || call.Req.Verb == "" {
+			c.status(protocol.Status{Code: "bad_request", Message: "invalid request"})
 			return
 		}
 		c.s.mu.Lock()
@@ -240,7 +240,7 @@ func (c *serverConn) serve() {
 // Call is one request being served.
 type Call struct {
 	// Req is the request; for the fallback, Args starts with the verb.
-	Req wire.Request
+	Req protocol.Request
 
 	conn     *serverConn
 	inData   bool
@@ -267,9 +267,9 @@ func (c *Call) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		switch f.Type {
-		case wire.TypeData:
+		case protocol.TypeData:
 			c.inData = true
-		case wire.TypeEnd:
+		case protocol.TypeEnd:
 			c.bodyDone = true
 		default:
 			return 0, fmt.Errorf("clienttest: %v frame inside a request body", f.Type)
@@ -280,12 +280,12 @@ func (c *Call) Read(p []byte) (int, error) {
 
 // Meta sends the Response frame.
 func (c *Call) Meta(meta map[string]any) error {
-	return c.conn.frame(wire.TypeResponse, wire.Response{Meta: meta})
+	return c.conn.frame(protocol.TypeResponse, protocol.Response{Meta: meta})
 }
 
 // Write sends p as one Data frame.
 func (c *Call) Write(p []byte) (int, error) {
-	if err := c.conn.write(wire.AppendFrame(nil, wire.TypeData, p)); err != nil {
+	if err := c.conn.write(protocol.AppendFrame(nil, protocol.TypeData, p)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -301,14 +301,14 @@ func (c *Call) Hangup() {
 }
 
 // Fail returns a failed Status, for handlers.
-func Fail(code, format string, args ...any) wire.Status {
-	return wire.Status{Code: code, Message: fmt.Sprintf(format, args...)}
+func Fail(code, format string, args ...any) protocol.Status {
+	return protocol.Status{Code: protocol.Code(code), Message: fmt.Sprintf(format, args...)}
 }
 
 // OK is the success Status.
-var OK = wire.Status{Code: wire.StatusOK}
+var OK = protocol.Status{Code: protocol.CodeOK}
 
-func (s *Server) put(c *Call) wire.Status {
+func (s *Server) put(c *Call) protocol.Status {
 	path, _ := c.Req.Params["path"].(string)
 	size, okSize := c.Req.Params["size"].(float64)
 	sum, _ := c.Req.Params["sha256"].(string)
@@ -328,7 +328,7 @@ func (s *Server) put(c *Call) wire.Status {
 	return OK
 }
 
-func (s *Server) get(c *Call) wire.Status {
+func (s *Server) get(c *Call) protocol.Status {
 	path, _ := c.Req.Params["path"].(string)
 	data, ok := s.File(path)
 	if !ok {
@@ -349,7 +349,7 @@ func (s *Server) get(c *Call) wire.Status {
 	return OK
 }
 
-func (s *Server) helps(c *Call) wire.Status {
+func (s *Server) helps(c *Call) protocol.Status {
 	s.mu.Lock()
 	verbs := make([]string, 0, len(s.handlers))
 	for v := range s.handlers {
@@ -373,7 +373,7 @@ func (s *Server) helps(c *Call) wire.Status {
 	return OK
 }
 
-func upper(c *Call) wire.Status {
+func upper(c *Call) protocol.Status {
 	c.Write([]byte(strings.ToUpper(strings.Join(c.Req.Args, " "))))
 	return OK
 }

@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"encoding/json"
@@ -26,18 +26,15 @@ type Response struct {
 	Meta map[string]any `json:"meta"`
 }
 
-// StatusOK is the Status code of a successful request.
-const StatusOK = "ok"
-
-// Status ends every response: Code is StatusOK or an error code from
-// docs/PROTOCOL.md, Message says what went wrong in words.
+// Status ends every response: Code is CodeOK or an error code, Message
+// says what went wrong in words.
 type Status struct {
-	Code    string `json:"code"`
+	Code    Code   `json:"code"`
 	Message string `json:"message,omitempty"`
 }
 
 // OK reports whether the status is a success.
-func (s Status) OK() bool { return s.Code == StatusOK }
+func (s Status) OK() bool { return s.Code == CodeOK }
 
 // Err returns nil for success and a *StatusError otherwise.
 func (s Status) Err() error {
@@ -49,14 +46,14 @@ func (s Status) Err() error {
 
 // StatusError is a failed Status as a Go error.
 type StatusError struct {
-	Code    string
+	Code    Code
 	Message string
 }
 
 // Error says the code and, when there is one, the message.
 func (e *StatusError) Error() string {
 	if e.Message == "" {
-		return e.Code
+		return string(e.Code)
 	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
@@ -69,7 +66,7 @@ func (e *StatusError) Error() string {
 func Marshal(t Type, msg any) ([]byte, error) {
 	p, err := json.Marshal(msg)
 	if err != nil {
-		return nil, fmt.Errorf("wire: encode %v: %w", t, err)
+		return nil, fmt.Errorf("protocol: encode %v: %w", t, err)
 	}
 	if t.Control() && len(p) > DefaultMaxControl {
 		st, ok := msg.(Status)
@@ -77,11 +74,11 @@ func Marshal(t Type, msg any) ([]byte, error) {
 			st, ok = *sp, true
 		}
 		if !ok || t != TypeStatus {
-			return nil, fmt.Errorf("wire: encode %v: %d bytes is over the %d-byte limit of a control frame: %w",
+			return nil, fmt.Errorf("protocol: encode %v: %d bytes is over the %d-byte limit of a control frame: %w",
 				t, len(p), DefaultMaxControl, ErrTooLarge)
 		}
 		if p, err = json.Marshal(FitStatus(st, DefaultMaxControl)); err != nil {
-			return nil, fmt.Errorf("wire: encode %v: %w", t, err)
+			return nil, fmt.Errorf("protocol: encode %v: %w", t, err)
 		}
 	}
 	return AppendFrame(make([]byte, 0, HeaderLen+len(p)), t, p), nil

@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"bufio"
@@ -42,7 +42,7 @@ func (r *Reader) Next() (Frame, error) {
 	var hb [HeaderLen]byte
 	if _, err := io.ReadFull(r.br, hb[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return Frame{}, fmt.Errorf("wire: connection closed inside a frame header")
+			return Frame{}, fmt.Errorf("protocol: connection closed inside a frame header")
 		}
 		return Frame{}, err
 	}

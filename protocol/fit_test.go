@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"bytes"
@@ -64,7 +64,7 @@ func TestFitStatus(t *testing.T) {
 	if got.Message != "aé\x01"+Ellipsis {
 		t.Errorf("FitStatus = %q", got.Message)
 	}
-	got = FitStatus(Status{Code: strings.Repeat("c", 70000), Message: "m"}, 1000)
+	got = FitStatus(Status{Code: Code(strings.Repeat("c", 70000)), Message: "m"}, 1000)
 	if got.Code != "internal" || encodedLen(got) > 1000 {
 		t.Errorf("a huge code: %q, %d bytes", got.Code[:min(20, len(got.Code))], encodedLen(got))
 	}

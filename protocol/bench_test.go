@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"testing"
@@ -62,7 +62,7 @@ func BenchmarkParseData(b *testing.B) {
 func BenchmarkMarshalStatus(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Marshal(TypeStatus, Status{Code: StatusOK}); err != nil {
+		if _, err := Marshal(TypeStatus, Status{Code: CodeOK}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package wire is the selectftp frame codec shared by the server and its
+// Package protocol is the selectftp frame codec shared by the server and its
 // clients. docs/PROTOCOL.md is its specification.
 //
 // Every frame is a 5-byte header — a big-endian uint32 payload length and a
@@ -8,7 +8,7 @@
 // carry raw body bytes, are never buffered whole, and may be as long as the
 // length field allows, so a body can travel as one announced length followed
 // by raw bytes. End closes a request body.
-package wire
+package protocol
 
 import (
 	"encoding/binary"
@@ -76,10 +76,10 @@ func (t Type) valid() bool { return t.Control() || t == TypeData || t == TypeEnd
 
 // Decoding errors. A *FrameError wraps one of these.
 var (
-	ErrUnknownType  = errors.New("wire: unknown frame type")
-	ErrTooLarge     = errors.New("wire: control frame too large")
-	ErrEndNotEmpty  = errors.New("wire: end frame with a payload")
-	ErrEmptyControl = errors.New("wire: control frame without a payload")
+	ErrUnknownType  = errors.New("protocol: unknown frame type")
+	ErrTooLarge     = errors.New("protocol: control frame too large")
+	ErrEndNotEmpty  = errors.New("protocol: end frame with a payload")
+	ErrEmptyControl = errors.New("protocol: control frame without a payload")
 )
 
 // FrameError describes a malformed frame header.

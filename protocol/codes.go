@@ -1,0 +1,41 @@
+package protocol
+
+// Code is a status code: every Status carries one, and docs/PROTOCOL.md
+// says what each means. It is the one list of codes: the server, the SDK
+// (sdk.Code is this type) and the clients all use these constants.
+type Code string
+
+// Codes a command may answer with. Only CodeInternal and CodeUnavailable
+// mean the server is at fault; a client's mistake maps to one of the
+// others.
+const (
+	CodeOK         Code = "ok"
+	CodeBadRequest Code = "bad_request" // also a name with a NUL byte, or a symlink loop
+	CodeTooLarge   Code = "too_large"
+	// CodeNameTooLong is a path, or one of its names, longer than the
+	// file system takes (ENAMETOOLONG).
+	CodeNameTooLong Code = "name_too_long"
+	CodeUnknownVerb Code = "unknown_verb"
+	CodeNotFound    Code = "not_found"
+	CodeExists      Code = "exists"
+	CodePermission  Code = "permission"
+	CodeChecksum    Code = "checksum"
+	CodeNoSpace     Code = "no_space"
+	CodeUnavailable Code = "unavailable"
+	CodeCanceled    Code = "canceled"
+	CodeTimeout     Code = "timeout"
+	CodeInternal    Code = "internal"
+)
+
+// Codes only the server's connection handling sends; each ends the
+// connection.
+const (
+	// CodeProtocol is a frame the protocol does not allow there.
+	CodeProtocol Code = "protocol"
+	// CodeUnsupportedVersion is a Hello with no version the server speaks.
+	CodeUnsupportedVersion Code = "unsupported_version"
+	// CodeBusy is a connection over the server's limits.
+	CodeBusy Code = "busy"
+	// CodeShuttingDown is a connection closed by a graceful shutdown.
+	CodeShuttingDown Code = "shutting_down"
+)
