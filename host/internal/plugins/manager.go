@@ -35,12 +35,18 @@ type Config struct {
 	// StartTimeout bounds a plugin's start and handshake (default 10s).
 	StartTimeout time.Duration
 	// HealthInterval is how often each plugin process is pinged (default
-	// 5s; negative: never). A process that does not answer within
-	// HealthTimeout (default 3s), stopped or hung, is killed: its requests
-	// fail with "unavailable" and the next request starts a new one.
+	// 5s; negative: never). A process that misses HealthFailures pings in
+	// a row, each bounded by HealthTimeout (default 3s), stopped or hung,
+	// is killed: its requests fail with "unavailable" and the next request
+	// starts a new one. With the defaults that takes 11 to 16s.
 	HealthInterval time.Duration
 	// HealthTimeout bounds one ping.
 	HealthTimeout time.Duration
+	// HealthFailures is how many pings in a row must fail before the
+	// process is killed (default 3): a loaded machine can make a healthy
+	// plugin miss one. After a miss the next ping comes sooner (see
+	// healthRetry).
+	HealthFailures int
 }
 
 // Manager owns the plugin processes of one folder.
@@ -71,6 +77,9 @@ func New(cfg Config) *Manager {
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 3 * time.Second
 	}
+	if cfg.HealthFailures <= 0 {
+		cfg.HealthFailures = 3
+	}
 	return &Manager{cfg: cfg, procs: map[string]*proc{}, refused: map[string]fileID{},
 		unsafe: map[string]string{}, stop: make(chan struct{})}
 }
@@ -85,17 +94,21 @@ type fileID struct {
 }
 
 // candidate is a checked plugin file, open: it is executed from this
-// descriptor, never by its path.
+// descriptor, never by its path. An unsure candidate (f nil) could not be
+// opened for a passing reason: what runs from it is left as it is.
 type candidate struct {
-	id fileID
-	f  *os.File
+	id     fileID
+	f      *os.File
+	unsure bool
 }
 
 // Scan brings the running plugins in line with the folder: it starts new
 // binaries, restarts replaced ones and stops those whose file is gone. A
 // binary that fails to start or its checks is logged and skipped; the rest
 // keep working. A folder that cannot be trusted (see openTrustedDir) or
-// read stops every plugin, and Scan returns why.
+// is gone stops every plugin, and Scan returns why. A passing error (out
+// of descriptors or memory) changes nothing: it is returned, so that a
+// server's start fails on it, and the next scan tries again.
 func (m *Manager) Scan(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -105,11 +118,20 @@ func (m *Manager) Scan(ctx context.Context) error {
 	found, dirErr := m.discover()
 	defer func() {
 		for _, c := range found {
-			c.f.Close() // started processes hold their own copy
+			if c.f != nil {
+				c.f.Close() // started processes hold their own copy
+			}
 		}
 	}()
+	if dirErr != nil && !settled(dirErr) {
+		return dirErr
+	}
 	for path, p := range m.procs {
-		if c, ok := found[path]; !ok || c.id != p.id {
+		c, ok := found[path]
+		if ok && c.unsure {
+			continue
+		}
+		if !ok || c.id != p.id {
 			m.cfg.Logger.Info("plugin removed or replaced; stopping it", "path", path, "verb", p.desc.Verb)
 			m.cfg.Unregister(p.desc.Verb, path)
 			p.kill()
@@ -119,7 +141,7 @@ func (m *Manager) Scan(ctx context.Context) error {
 	paths := make([]string, 0, len(found))
 	for path, c := range found {
 		id := c.id
-		if _, ok := m.procs[path]; ok {
+		if _, ok := m.procs[path]; ok || c.unsure {
 			continue
 		}
 		if old, ok := m.refused[path]; ok && old == id {
@@ -155,7 +177,9 @@ func (m *Manager) Scan(ctx context.Context) error {
 }
 
 // discover opens and checks the folder's plugin binaries, refusing unsafe
-// ones. The caller closes the returned files.
+// ones. A file that could not be opened for a passing reason is returned
+// unsure; an error opening or reading the folder is returned as is (see
+// settled). The caller closes the returned files.
 func (m *Manager) discover() (map[string]candidate, error) {
 	found := map[string]candidate{}
 	dir, err := openTrustedDir(m.cfg.Dir)
@@ -163,6 +187,14 @@ func (m *Manager) discover() (map[string]candidate, error) {
 	if err == nil {
 		entries, err = dir.ReadDir(-1)
 		defer dir.Close()
+	}
+	if err != nil && !settled(err) {
+		err = fmt.Errorf("plugins folder %s could not be read (retried at the next scan): %w", m.cfg.Dir, err)
+		if err.Error() != m.dirErr { // once per distinct error, not at every rescan
+			m.cfg.Logger.Warn("plugins folder could not be read for now; running plugins are kept", "dir", m.cfg.Dir, "error", err)
+		}
+		m.dirErr = err.Error()
+		return found, err
 	}
 	if err != nil {
 		err = fmt.Errorf("plugins folder %s refused, no plugin runs: %w", m.cfg.Dir, err)
@@ -185,6 +217,14 @@ func (m *Manager) discover() (map[string]candidate, error) {
 		f, id, err := openPlugin(dir, name)
 		if errors.Is(err, errNotPlugin) {
 			continue // settings files, READMEs, folders
+		}
+		if err != nil && !settled(err) {
+			if m.unsafe[path] != err.Error() {
+				m.cfg.Logger.Warn("plugin file could not be opened for now; left as it is, retried at the next scan", "path", path, "error", err)
+				m.unsafe[path] = err.Error()
+			}
+			found[path] = candidate{unsure: true}
+			continue
 		}
 		if err != nil {
 			if m.unsafe[path] != err.Error() {
