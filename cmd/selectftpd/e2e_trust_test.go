@@ -95,7 +95,8 @@ func TestSymlinkedPluginSwapNeverRuns(t *testing.T) {
 }
 
 // A SIGSTOPped put plugin no longer hangs its upload: the health check
-// kills it, the client is told "unavailable", the stopped process does not
+// kills it (after three missed pings, so one missed by a busy plugin is
+// forgiven), the client is told "unavailable", the stopped process does not
 // linger, and the next put runs on a new process.
 func TestStoppedPutPluginIsReplaced(t *testing.T) {
 	s := startServer(t, nil, "put", "upper")
@@ -111,7 +112,9 @@ func TestStoppedPutPluginIsReplaced(t *testing.T) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	// The defaults: a ping every 5s, answered within 3s.
+	// The defaults: a ping every 5s, each answered within 3s, killed after
+	// three misses in a row, the 2nd and 3rd 1s after the one before: the
+	// kill comes 11 to 16s after the stop.
 	select {
 	case err := <-done:
 		if err == nil {
@@ -125,6 +128,9 @@ func TestStoppedPutPluginIsReplaced(t *testing.T) {
 		t.Fatalf("client error %q does not say the plugin is unavailable", msg)
 	}
 	t.Logf("the upload to the stopped plugin failed after %v", took)
+	if took > 20*time.Second {
+		t.Errorf("the stopped plugin was found after %v; the defaults promise 16s", took)
+	}
 	waitFor(t, "the stopped plugin process to be gone", func() bool {
 		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 		return err != nil || !slices.Contains(s.pluginPIDs(), pid)

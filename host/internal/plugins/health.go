@@ -24,17 +24,27 @@ type instance struct {
 	once   sync.Once
 }
 
+// healthRetry is how soon a ping follows a missed one: a plugin that is
+// really stuck is then killed within about HealthInterval + HealthFailures
+// × HealthTimeout + (HealthFailures-1) × healthRetry (16s by default), not
+// HealthFailures full intervals.
+const healthRetry = time.Second
+
 // watch pings in every HealthInterval until it is retired or exits. A
-// process that does not answer (stopped, hung, out of threads) is killed,
-// which fails its requests with "unavailable"; the next request starts a
-// new process. A process that exited is left to live, which restarts it.
+// process that misses HealthFailures pings in a row (stopped, hung, out of
+// threads) is killed, which fails its requests with "unavailable"; the
+// next request starts a new process. One missed ping is not enough: on a
+// loaded machine a healthy plugin can miss one (a GC pause, an fsync). A
+// process that exited is left to live, which restarts it.
 func (p *proc) watch(in *instance) {
 	cfg := p.m.cfg
 	if cfg.HealthInterval < 0 {
 		return
 	}
-	t := time.NewTicker(cfg.HealthInterval)
+	retry := min(cfg.HealthInterval, healthRetry)
+	t := time.NewTimer(cfg.HealthInterval)
 	defer t.Stop()
+	missed := 0
 	for {
 		select {
 		case <-in.stop:
@@ -46,6 +56,16 @@ func (p *proc) watch(in *instance) {
 		}
 		err := ping(in.client, cfg.HealthTimeout)
 		if err == nil {
+			if missed > 0 {
+				p.log.Info("plugin process answers its health check again", "path", p.path, "missed", missed)
+			}
+			missed = 0
+			t.Reset(cfg.HealthInterval)
+			continue
+		}
+		if missed++; missed < cfg.HealthFailures {
+			p.log.Warn("plugin process missed a health check", "path", p.path, "missed", missed, "of", cfg.HealthFailures, "error", err)
+			t.Reset(retry)
 			continue
 		}
 		p.mu.Lock()
@@ -61,7 +81,7 @@ func (p *proc) watch(in *instance) {
 		if in.cmd.Process != nil {
 			pid = in.cmd.Process.Pid
 		}
-		p.log.Error("plugin process stopped answering its health check; killing it", "path", p.path, "pid", pid, "error", err)
+		p.log.Error("plugin process stopped answering its health check; killing it", "path", p.path, "pid", pid, "missed", missed, "error", err)
 		in.retire(true)
 		return
 	}

@@ -101,3 +101,65 @@ func TestStoppedPluginIsKilledAndReplaced(t *testing.T) {
 	}
 	p.mu.Unlock()
 }
+
+// A plugin that misses one health ping (stopped for a moment, as a GC
+// pause or an fsync on a loaded machine would) is not killed; one that
+// keeps not answering is, after HealthFailures misses in a row.
+func TestOneMissedPingIsForgiven(t *testing.T) {
+	dir := buildUpper(t)
+	m, log := testManager(dir)
+	// A long timeout: a healthy ping under -race on a busy machine must
+	// not miss by itself.
+	m.cfg.HealthInterval, m.cfg.HealthTimeout = 100*time.Millisecond, time.Second
+	var cmd sdk.Command
+	m.cfg.Register = func(c sdk.Command, _ string) error { cmd = c; return nil }
+	m.cfg.Unregister = func(string, string) {}
+	if err := m.Scan(context.Background()); err != nil || cmd == nil {
+		t.Fatalf("scan: %v, %v\n%s", err, cmd, log)
+	}
+	defer m.Close()
+	p := cmd.(*proc)
+	p.mu.Lock()
+	pid := p.cur.cmd.Process.Pid
+	p.mu.Unlock()
+	defer syscall.Kill(pid, syscall.SIGKILL) // never leave it behind
+
+	// Stopped just long enough to miss one ping.
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "a missed ping", 10*time.Second, func() bool {
+		return strings.Contains(log.String(), "missed a health check") || gone(pid)
+	})
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if gone(pid) {
+		t.Fatalf("the plugin was killed for one missed ping:\n%s", log)
+	}
+	poll(t, "a ping answered after the miss", 10*time.Second, func() bool {
+		return strings.Contains(log.String(), "answers its health check again") || gone(pid)
+	})
+	p.mu.Lock()
+	same := p.cur != nil && p.cur.cmd.Process.Pid == pid
+	p.mu.Unlock()
+	if gone(pid) || !same || strings.Contains(log.String(), "stopped answering") {
+		t.Fatalf("the plugin was killed for one missed ping:\n%s", log)
+	}
+	if r := sdktest.Run(t, cmd, sdktest.Request{Args: []string{"a"}}); string(r.Body) != "A\n" {
+		t.Fatalf("after one missed ping: %+v", r)
+	}
+
+	// Stopped for good: killed after HealthFailures misses.
+	before := strings.Count(log.String(), "missed a health check")
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the stopped process to be gone", 15*time.Second, func() bool { return gone(pid) })
+	if n := strings.Count(log.String(), "missed a health check") - before; n != m.cfg.HealthFailures-1 {
+		t.Errorf("killed after %d logged misses, want %d before the kill:\n%s", n, m.cfg.HealthFailures-1, log)
+	}
+	if !strings.Contains(log.String(), "stopped answering its health check") {
+		t.Errorf("the kill is not logged:\n%s", log)
+	}
+}
