@@ -1,0 +1,57 @@
+// Package builtin gathers the standard verbs (get, put, helps, upper) for
+// programs that serve them in-process, without plugin binaries: the same
+// code as the binaries the Makefile installs in plugins.d.
+//
+//	srv := host.New()
+//	if err := srv.Register(builtin.Commands()...); err != nil { ... }
+//
+// A verb served in-process takes precedence over a plugin of the same verb.
+package builtin
+
+import (
+	"slices"
+
+	"github.com/selectftp/selectftp/plugins/get"
+	"github.com/selectftp/selectftp/plugins/helps"
+	"github.com/selectftp/selectftp/plugins/put"
+	"github.com/selectftp/selectftp/plugins/upper"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+var constructors = map[string]func() sdk.Command{
+	"get":   get.New,
+	"helps": helps.New,
+	"put":   put.New,
+	"upper": upper.New,
+}
+
+// Verbs lists the standard verbs, sorted.
+func Verbs() []string {
+	verbs := make([]string, 0, len(constructors))
+	for v := range constructors {
+		verbs = append(verbs, v)
+	}
+	slices.Sort(verbs)
+	return verbs
+}
+
+// New returns a fresh command for verb, or false when verb is not one of
+// the standard verbs.
+func New(verb string) (sdk.Command, bool) {
+	mk, ok := constructors[verb]
+	if !ok {
+		return nil, false
+	}
+	return mk(), true
+}
+
+// Commands returns a fresh command for every standard verb, in Verbs order.
+// Commands with settings (put's max_size, ...) start with their defaults;
+// configure them through sdk.Configurer before serving.
+func Commands() []sdk.Command {
+	cmds := make([]sdk.Command, 0, len(constructors))
+	for _, v := range Verbs() {
+		cmds = append(cmds, constructors[v]())
+	}
+	return cmds
+}
