@@ -43,7 +43,8 @@ Settings:
   reserve     bytes of the file system no upload may take (default 1%,
               at most 64 MiB)
   max_staged  the most bytes all uploads in progress may declare
-              together; 0 (the default) is no limit but the free space
+              together, written or still to come; 0 (the default) is
+              no limit but the free space
 
 Examples:
   put notes.txt           with size and sha256, the file as the body
@@ -56,7 +57,7 @@ Examples:
 type put struct {
 	maxSize   atomic.Int64 // 0: no limit
 	reserve   atomic.Int64 // <0: the default
-	maxStaged atomic.Int64 // 0: no limit
+	maxStaged atomic.Int64 // 0: no limit; caps the declared total of uploads in progress
 	staged    staged
 	sweeper   sweeper
 }
@@ -122,6 +123,9 @@ type upload struct {
 	base string // its last element
 	size int64
 	sum  []byte // the declared SHA-256
+	// hold, if set, is told the staged file, whose blocks the space
+	// check counts as written.
+	hold func(*os.File)
 }
 
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -160,24 +164,26 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 // admit counts the upload against the free space and max_staged, or
 // refuses it before any byte is read. The returned func ends its count.
 func (p *put) admit(req *sdk.Request, u *upload) (func(), error) {
+	p.staged.refresh() // before statfs: see refresh
 	sp, err := spaceOf(req.Root, u.dir)
 	if err != nil {
 		return nil, err
 	}
-	end, err := p.staged.admit(u.size, limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
+	e, err := p.staged.admit(u.size, limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
 	if err != nil {
 		return nil, err
 	}
+	u.hold = e.hold
 	log := req.Log
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	n, b := p.staged.Stats()
-	log.Debug("upload started", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b)
+	n, b, c := p.staged.Stats()
+	log.Debug("upload started", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b, "to_come", c)
 	return func() {
-		end()
-		n, b := p.staged.Stats()
-		log.Debug("upload ended", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b)
+		e.end()
+		n, b, c := p.staged.Stats()
+		log.Debug("upload ended", "path", u.path, "size", u.size, "uploads", n, "staged_bytes", b, "to_come", c)
 	}, nil
 }
 
@@ -273,6 +279,9 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 		}
 	}()
 	f := st.file()
+	if u.hold != nil {
+		u.hold(f)
+	}
 
 	if body == nil {
 		body = eofReader{}
