@@ -126,11 +126,11 @@ func TestSweepBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	r := sweep(root, time.Now().Add(2*staleAge), 10)
+	r := sweep(root, sweepOpts{now: time.Now().Add(2 * staleAge), budget: 10})
 	if !r.budgetHit || r.examined != 11 || r.removed != 10 {
 		t.Errorf("sweep with a budget of 10: %+v", r)
 	}
-	if r := sweep(root, time.Now().Add(2*staleAge), 1000); r.budgetHit || r.removed != 40 {
+	if r := sweep(root, sweepOpts{now: time.Now().Add(2 * staleAge), budget: 1000}); r.budgetHit || r.removed != 40 {
 		t.Errorf("second sweep: %+v", r)
 	}
 }
@@ -246,7 +246,7 @@ func waitStaged(t *testing.T, p *put, n int, bytes int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gn, gb := p.staged.Stats()
+		gn, gb, _ := p.staged.Stats()
 		if gn == n && gb == bytes {
 			return
 		}
@@ -262,16 +262,16 @@ func waitStaged(t *testing.T, p *put, n int, bytes int64) {
 func TestAdmit(t *testing.T) {
 	var s staged
 	small := limits{reserve: -1, space: space{avail: 1000, total: 10_000, ok: true}}
-	end, err := s.admit(900, small) // 1000 free less a reserve of 100
+	e, err := s.admit(900, small) // 1000 free less a reserve of 100
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.admit(1, small); sdk.CodeOf(err) != sdk.CodeNoSpace {
 		t.Errorf("one byte more: %v", err)
 	}
-	end()
-	if n, b := s.Stats(); n != 0 || b != 0 {
-		t.Errorf("after the end: %d uploads, %d bytes", n, b)
+	e.end()
+	if n, b, c := s.Stats(); n != 0 || b != 0 || c != 0 {
+		t.Errorf("after the end: %d uploads, %d bytes, %d to come", n, b, c)
 	}
 	big := limits{reserve: -1, space: space{avail: 100 << 30, total: 1 << 40, ok: true}}
 	if _, err := s.admit(100<<30-64<<20+1, big); sdk.CodeOf(err) != sdk.CodeNoSpace {

@@ -80,13 +80,18 @@ func createTemp(root *os.Root, dir, _ string) (*os.File, string, error) {
 		if errors.Is(err, fs.ErrExist) && try < 10 {
 			continue
 		}
-		if err == nil {
-			// Held while this process lives, so a sweep (of another
-			// put process) never takes the live upload for a leftover.
-			// Without locks, the sweep goes by age.
-			staging.Hold(f)
+		if err != nil {
+			return nil, "", err
 		}
-		return f, name, err
+		// Held while this file is open, so a sweep never takes the live
+		// upload for a leftover; without locks, sweeps go by age. A
+		// sweep that claimed the file between the create and here
+		// removes it: make another.
+		if errors.Is(staging.Hold(f), staging.ErrHeld) && try < 10 {
+			f.Close()
+			continue
+		}
+		return f, name, nil
 	}
 }
 

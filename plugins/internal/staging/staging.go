@@ -3,12 +3,13 @@
 // or lists it, so a staged upload, or what a crash left of one, is never
 // taken for a file. The process writing a staged file holds a lock on it
 // (Hold), which the kernel drops when the process dies: a staged file
-// nobody holds (Orphaned) is a dead upload's leftover, which put sweeps.
+// nobody holds (Claim) is a dead upload's leftover, which put sweeps.
 package staging
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 
 	"github.com/selectftp/selectftp/sdk"
@@ -17,6 +18,10 @@ import (
 // Prefix starts every staging name. It is long and specific so that no
 // user's file is mistaken for one.
 const Prefix = ".selectftp-part-"
+
+// ErrHeld means another open file holds a staged file's lock: a live
+// upload's, or a sweep's about to remove it.
+var ErrHeld = errors.New("staging: the file is held by another upload or sweep")
 
 // Name returns a fresh staging name: Prefix and 16 random hex digits.
 func Name() string {
