@@ -308,7 +308,7 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	}
 	got, ok := sdk.BodySHA256(src)
 	if !ok {
-		if got, err = hashFile(f, n); err != nil {
+		if got, err = hashFile(ctx, f, n); err != nil {
 			return err
 		}
 	}
@@ -321,7 +321,12 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 	if fi, err := f.Stat(); err == nil {
 		digest.Record(f, fi, got) // get will not need to read it to hash it
 	}
-	if err := f.Sync(); err != nil {
+	// Syncing gigabytes of dirty pages can take longer than the host's
+	// request deadline, with no byte moving: say that we are working.
+	stop := sdk.Working(ctx)
+	err = f.Sync()
+	stop()
+	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -361,12 +366,24 @@ func interrupted(ctx context.Context, err error) error {
 
 // hashFile hashes what was stored, when the body did not come through the
 // path that hashes on the way.
-func hashFile(f *os.File, n int64) ([]byte, error) {
+func hashFile(ctx context.Context, f *os.File, n int64) ([]byte, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, n)); err != nil {
+	if _, err := io.Copy(h, progressReader{ctx, io.NewSectionReader(f, 0, n)}); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// progressReader tells the host's request deadline that reading the upload
+// back to hash it is work, not a stuck command.
+type progressReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	sdk.Progress(p.ctx)
+	return p.r.Read(b)
 }
 
 type eofReader struct{}
