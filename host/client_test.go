@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/protocol"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/host"
-	"github.com/selectftp/selectftp/internal/client"
 	"github.com/selectftp/selectftp/sdk"
 )
 

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 )
 
 // child is a server the bench started.

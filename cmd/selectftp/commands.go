@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 )
 
 // prepare checks a command's words and does its local work, such as

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 )
 
 // session runs commands over one connection, dialled on first use and

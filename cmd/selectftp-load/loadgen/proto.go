@@ -14,7 +14,7 @@ import (
 // helloTimeout bounds a dial and its Hello exchange.
 const helloTimeout = 10 * time.Second
 
-// conn is a bare protocol connection, lighter than internal/client's Conn:
+// conn is a bare protocol connection, lighter than client.Conn:
 // no goroutine per request and buffers sized for the workload, so the load
 // generator spends as little CPU and memory as it can beside the server.
 type conn struct {

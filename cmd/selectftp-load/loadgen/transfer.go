@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/protocol"
 )
 

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client"
+	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/internal/client/clienttest"
 	"github.com/selectftp/selectftp/protocol"
 )

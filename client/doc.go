@@ -13,7 +13,7 @@
 // [Conn.Command] run text commands.
 //
 // A failed request is reported as an error; when the server refused it, the
-// error wraps a *wire.StatusError whose code [Code] extracts. A transport
+// error wraps a *protocol.StatusError whose code [Code] extracts. A transport
 // failure or a cancelled context leaves the Conn unusable ([Conn.Err]), since
 // the position in the frame stream is then unknown.
 package client
