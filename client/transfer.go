@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/selectftp/selectftp/internal/ctxio"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -96,7 +97,7 @@ func (c *Conn) PutFile(ctx context.Context, localPath, remote string, progress P
 // stopping early when ctx is done.
 func HashReader(ctx context.Context, r io.Reader) (size int64, sha256hex string, err error) {
 	h := sha256.New()
-	size, err = io.Copy(h, ctxReader{ctx, r})
+	size, err = io.Copy(h, ctxio.Reader{Ctx: ctx, R: r})
 	if err != nil {
 		return 0, "", err
 	}
@@ -251,18 +252,6 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		err = nil
 	}
 	return n, err
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.Read(p)
 }
 
 // metaInt reads an integer from decoded JSON, which gives float64, or

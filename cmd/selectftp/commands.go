@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/internal/ctxio"
 )
 
 // prepare checks a command's words and does its local work, such as
@@ -124,7 +125,7 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 		os.Remove(f.Name())
 	}
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, s.stdin})
+	size, err := io.Copy(io.MultiWriter(f, h), ctxio.Reader{Ctx: ctx, R: s.stdin})
 	if err != nil {
 		cleanup()
 		return nil, noop, fmt.Errorf("put -: read stdin: %w", err)
@@ -193,16 +194,4 @@ func (s *session) summary(verb, from, to string, start time.Time) {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
