@@ -229,6 +229,15 @@ func (c *conn) Pending() (int, time.Time) {
 	return c.q.n, c.last
 }
 
+// Post runs fn on c's loop as a task, after what the loop is doing now;
+// runTasks drops it if c has closed by then.
+func (c *conn) Post(fn func()) bool {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	return !closed && c.l.post(task{op: opRun, c: c, fn: fn})
+}
+
 // kick asks the loop to reconcile c, once however often it is called before
 // the loop gets to it.
 func (c *conn) kick() {

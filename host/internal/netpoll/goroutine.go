@@ -184,6 +184,11 @@ type gconn struct {
 	keep []byte // reader goroutine only
 	ctx  ctxValue
 
+	// cb is held across every handler call and posted function, which is
+	// what serializes them: the reader goroutine makes the callbacks, a
+	// short-lived drainer goroutine runs what Post queued.
+	cb sync.Mutex
+
 	mu        sync.Mutex
 	cond      sync.Cond // reader waiting for resume; writers for space
 	q         outQueue
@@ -197,6 +202,9 @@ type gconn struct {
 	writeShut bool
 	writing   bool // a writer goroutine is running
 	closed    bool
+	posted    []func() // queued by Post, run by runPosted
+	draining  bool     // a runPosted goroutine is running
+	postDone  bool     // OnClose has run: posted functions are dropped
 }
 
 func (c *gconn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
@@ -208,7 +216,9 @@ func (c *gconn) Context() any         { return c.ctx.get() }
 func (c *gconn) run() {
 	e := c.e
 	defer e.wg.Done()
+	c.cb.Lock()
 	e.h.OnOpen(c)
+	c.cb.Unlock()
 	c.readLoop()
 	c.mu.Lock()
 	for c.writing {
@@ -219,7 +229,58 @@ func (c *gconn) run() {
 	e.mu.Lock()
 	delete(e.conns, c)
 	e.mu.Unlock()
+	c.cb.Lock()
 	e.h.OnClose(c, err)
+	c.mu.Lock()
+	c.postDone = true // still under cb: no posted function runs after this
+	c.posted = nil
+	c.mu.Unlock()
+	c.cb.Unlock()
+}
+
+// Post queues fn and starts a drainer goroutine unless one is running. The
+// drainer is counted in the engine's WaitGroup, so Serve's return still
+// means nothing of the handler runs any more.
+func (c *gconn) Post(fn func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.postDone {
+		return false
+	}
+	c.posted = append(c.posted, fn)
+	if !c.draining {
+		c.draining = true
+		c.e.wg.Add(1) // before run's Done: postDone is still false
+		go c.runPosted()
+	}
+	return true
+}
+
+// runPosted runs queued functions, in order, each under cb.
+func (c *gconn) runPosted() {
+	defer c.e.wg.Done()
+	for {
+		c.mu.Lock()
+		fns := c.posted
+		c.posted = nil
+		if len(fns) == 0 || c.postDone {
+			c.draining = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		c.cb.Lock()
+		for _, fn := range fns {
+			c.mu.Lock()
+			done := c.postDone
+			c.mu.Unlock()
+			if done {
+				break
+			}
+			fn()
+		}
+		c.cb.Unlock()
+	}
 }
 
 func (c *gconn) readLoop() {
@@ -288,7 +349,9 @@ func (c *gconn) deliver(b []byte, fromKeep bool) {
 	c.mu.Lock()
 	gen := c.resumes
 	c.mu.Unlock()
+	c.cb.Lock()
 	k := clampConsumed(c.e.h.OnData(c, b), len(b))
+	c.cb.Unlock()
 	c.mu.Lock()
 	hold := c.outHold
 	c.outHold = false

@@ -25,6 +25,7 @@ const (
 	opArmListener               // accept backoff is over
 	opStopAccept                // close the listener
 	opShutdown                  // close everything and exit
+	opRun                       // run fn for c (Conn.Post)
 )
 
 // task is a request handed to a loop from another goroutine. It carries the
@@ -32,6 +33,7 @@ const (
 type task struct {
 	op taskOp
 	c  *conn
+	fn func() // opRun only
 }
 
 // loop is one event loop. Fields above mu belong to the loop goroutine.
@@ -174,6 +176,12 @@ func (l *loop) runTasks() {
 			l.closeListener()
 		case opShutdown:
 			l.shutting = true
+		case opRun:
+			if !t.c.dead { // closed: OnClose has run, so fn must not
+				l.cur.Store(t.c)
+				t.fn()
+				l.cur.Store(nil)
+			}
 		}
 		ts[i] = task{}
 	}

@@ -26,6 +26,16 @@
 //     hold more than about MaxOutput of answers. It is opt-in: a
 //     full-duplex exchange (a body read while output is produced) must
 //     keep reading.
+//   - Post runs a function serialized with the connection's callbacks: it
+//     never runs while OnOpen, OnData, OnClose or another posted function
+//     for the same connection runs, so a handler can keep per-connection
+//     state that only its callbacks and posted functions touch, without a
+//     lock. Post never blocks and never runs fn inline, even from inside a
+//     callback. Posted functions run in the order posted, after OnOpen; any
+//     still pending when the connection closes are dropped, never run after
+//     OnClose (Post itself reports false once the connection is closed).
+//     On the reactor they run on the connection's event loop, so they must
+//     not block either.
 //   - Only the backend closes sockets. A peer's EOF, even a half-close,
 //     ends the connection: output still queued is dropped.
 //
@@ -120,6 +130,12 @@ type Conn interface {
 	Sent() uint64
 	// RemoteAddr is the peer's address.
 	RemoteAddr() net.Addr
+	// Post runs fn serialized with the connection's handler callbacks
+	// (see the package contract). It never blocks and never runs fn before
+	// returning. It reports false if the connection is already closed; a
+	// true result does not promise fn runs, as the connection may close
+	// first, in which case fn is dropped.
+	Post(fn func()) bool
 	// SetContext attaches a handler value; Context returns it.
 	SetContext(v any)
 	// Context returns the value set by SetContext.
