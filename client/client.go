@@ -24,16 +24,6 @@ const DefaultChunkSize = 256 << 10
 // accepts connections but never speaks the protocol cannot hang a client.
 const DefaultHandshakeTimeout = 10 * time.Second
 
-// ErrClosed is wrapped by the error of a request that was not sent because
-// the connection was already unusable: closed by the caller, broken by an
-// earlier failure, or closed by the server while idle. Nothing reached the
-// server, so the request may be retried on a new connection.
-var ErrClosed = errors.New("connection closed")
-
-// ErrChecksum is wrapped by the error of a download whose bytes do not match
-// the size or SHA-256 the server declared.
-var ErrChecksum = errors.New("checksum mismatch")
-
 // Option configures Dial and NewConn.
 type Option func(*config)
 

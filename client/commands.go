@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/selectftp/selectftp/protocol"
@@ -47,14 +46,4 @@ func (c *Conn) Command(ctx context.Context, verb string, args []string) (string,
 	var b strings.Builder
 	_, err := c.Do(ctx, protocol.Request{Verb: verb, Args: args}, nil, &b)
 	return b.String(), err
-}
-
-// Code returns the status code carried by err (a *protocol.StatusError in its
-// chain), or "" when the server did not refuse anything.
-func Code(err error) protocol.Code {
-	var se *protocol.StatusError
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	return ""
 }

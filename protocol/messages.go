@@ -58,6 +58,16 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
+// Is reports whether target is a *StatusError with the same Code, whatever
+// its message: a StatusError with only a Code serves as the sentinel for
+// that code, so errors.Is(err, &StatusError{Code: CodeNotFound}) asks
+// "did the server say not_found?" (the client package exports such
+// sentinels).
+func (e *StatusError) Is(target error) bool {
+	t, ok := target.(*StatusError)
+	return ok && t != nil && t.Code == e.Code
+}
+
 // Marshal encodes a control message as a whole frame of type t. A control
 // frame never exceeds DefaultMaxControl, the limit every reader applies by
 // default: a Status that would is cut to fit (see FitStatus), any other
