@@ -1,189 +1,67 @@
 package sdk
 
 import (
+	"crypto/sha256"
 	"errors"
 	"io"
-	"sync"
-
-	"github.com/selectftp/selectftp/internal/fdpass"
-	"github.com/selectftp/selectftp/internal/pb"
+	"os"
 )
 
-// body is a plugin's request body. The host sends nothing until the command
-// first reads, so a command that copies the body into a file can instead
-// hand the file to the host, which writes the upload into it directly.
-type body struct {
-	pipe *io.PipeReader
-	out  *streamWriter // also holds the descriptor channel, if any
-
-	mu      sync.Mutex
-	started bool // streaming was asked for
-	done    chan *pb.BodyDone
-	sum     []byte
-	failed  error
+// SaveBody writes the request body into f, from f's offset, and returns how
+// many bytes it wrote and their SHA-256. It writes at most limit bytes
+// (limit < 0: all of them); to tell a body longer than you accept from an
+// exact one, pass one byte more than you accept and compare n. The rest of a
+// longer body is dropped. f's offset ends after the bytes written.
+//
+// It is the upload fast path, and the one way to take it: in a plugin
+// process the SDK hands f's descriptor to the host, which writes the body
+// into it from its own buffer and hashes it on the way, so the bytes never
+// cross the RPC and are never read back; in-process, the host's body does
+// the same without the descriptor. With neither (a test's plain reader, a
+// system without descriptor passing) it copies and hashes here. The result
+// is the same on every path: call it once, before reading req.Body.
+func SaveBody(req *Request, f *os.File, limit int64) (n int64, sha256 []byte, err error) {
+	switch b := req.Body.(type) {
+	case nil:
+		return 0, emptySHA256(), nil
+	case bodySaver:
+		return b.SaveTo(f, limit)
+	case hostBody:
+		// The host's in-process body hashes what it writes into a file.
+		n, err := b.WriteToLimit(f, limit)
+		if err != nil {
+			return n, nil, err
+		}
+		if sum, ok := b.DeliveredSHA256(); ok {
+			return n, sum, nil
+		}
+		return n, nil, errors.New("sdk: the host wrote the body but kept no digest")
+	}
+	return copyHashed(f, req.Body, limit)
 }
 
-func (b *body) start() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.started {
-		return nil
-	}
-	b.started = true
-	return b.out.send(&pb.RunOutput{Msg: &pb.RunOutput_WantBody{WantBody: true}})
+// bodySaver is the plugin runtime's body, which saves into a file through
+// the host.
+type bodySaver interface {
+	SaveTo(f *os.File, limit int64) (int64, []byte, error)
 }
 
-func (b *body) Read(p []byte) (int, error) {
-	if err := b.start(); err != nil {
-		return 0, err
-	}
-	return b.pipe.Read(p)
-}
-
-// WriteTo is where io.Copy(file, req.Body) lands (via os.File.ReadFrom):
-// the host then writes the upload into the file without it crossing gRPC.
-func (b *body) WriteTo(w io.Writer) (int64, error) { return b.WriteToLimit(w, -1) }
-
-// WriteToLimit is WriteTo of at most limit bytes (limit < 0: all), for
-// LimitBody.
-func (b *body) WriteToLimit(w io.Writer, limit int64) (int64, error) {
-	if f, ok := fdpass.TargetFile(w); ok && b.out.fds != nil && b.claim() {
-		return b.toFile(f, limit)
-	}
-	var r io.Reader = readerOnly{b}
-	if limit >= 0 {
-		r = io.LimitReader(r, limit)
-	}
-	return io.Copy(writerOnly{w}, r)
-}
-
-// claim reserves the body for the descriptor path if streaming has not
-// started.
-func (b *body) claim() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.started {
-		return false
-	}
-	b.started = true
-	return true
-}
-
-func (b *body) toFile(f fdpass.File, limit int64) (int64, error) {
-	off, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, err
-	}
-	token := b.out.tokens.Add(1)
-	if err := b.out.fds.Send(token, f); err != nil {
-		return 0, err
-	}
-	if err := b.out.send(&pb.RunOutput{Msg: &pb.RunOutput_BodyToFile{BodyToFile: &pb.BodyToFile{
-		Token: token, Offset: off, Limit: limit}}}); err != nil {
-		return 0, err
-	}
-	d, ok := <-b.done
-	if !ok {
-		return 0, b.err()
-	}
-	if _, err := f.Seek(off+d.Written, io.SeekStart); err != nil {
-		return d.Written, err
-	}
-	if d.Code != "" {
-		return d.Written, &Error{Code: Code(d.Code), Message: d.Message}
-	}
-	b.mu.Lock()
-	b.sum = d.Sha256
-	b.mu.Unlock()
-	// d.Over: as io.LimitReader would, stop at the limit; the caller sees
-	// limit bytes and decides, and the host drops the rest of the body.
-	return d.Written, nil
-}
-
-func (b *body) deliver(d *pb.BodyDone) {
-	select {
-	case b.done <- d:
-	default: // an answer nobody asked for
-	}
-}
-
-func (b *body) fail(err error) {
-	b.mu.Lock()
-	if b.failed == nil {
-		b.failed = err
-		close(b.done)
-	}
-	b.mu.Unlock()
-}
-
-func (b *body) err() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.failed == nil {
-		return errors.New("sdk: request ended")
-	}
-	return b.failed
-}
-
-// DeliveredSHA256 is the SHA-256 of the bytes the host wrote into a file.
-func (b *body) DeliveredSHA256() ([]byte, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sum, b.sum != nil
-}
-
-// LimitBody returns a reader of at most n bytes of the request body r, like
-// io.LimitReader, that keeps the fast path of copying the body into a file.
-// Read one byte more than you accept to tell "exactly n" from "more".
-func LimitBody(r io.Reader, n int64) io.Reader {
-	if b, ok := r.(limitWriterTo); ok {
-		return &limitedBody{r: b, left: n}
-	}
-	return io.LimitReader(r, n)
-}
-
-// limitWriterTo is a body that can write at most limit bytes of itself
-// into a file through the fast path: a plugin's, or the host's in-process.
-type limitWriterTo interface {
-	io.Reader
+// hostBody is the host's own body, which in-process commands read.
+type hostBody interface {
 	WriteToLimit(w io.Writer, limit int64) (int64, error)
 	DeliveredSHA256() ([]byte, bool)
 }
 
-type limitedBody struct {
-	r    limitWriterTo
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, io.EOF
+func copyHashed(f *os.File, r io.Reader, limit int64) (int64, []byte, error) {
+	if limit >= 0 {
+		r = io.LimitReader(r, limit)
 	}
-	p = p[:min(int64(len(p)), l.left)]
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedBody) WriteTo(w io.Writer) (int64, error) {
-	n, err := l.r.WriteToLimit(w, l.left)
-	l.left -= n
-	return n, err
-}
-
-func (l *limitedBody) DeliveredSHA256() ([]byte, bool) { return l.r.DeliveredSHA256() }
-
-// BodySHA256 returns the SHA-256 of a request body that was copied into a
-// file through the fast path, which the host computed as it wrote; ok is
-// false otherwise, and the command hashes what it stored itself.
-func BodySHA256(r io.Reader) (sum []byte, ok bool) {
-	if d, isD := r.(interface{ DeliveredSHA256() ([]byte, bool) }); isD {
-		return d.DeliveredSHA256()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err != nil {
+		return n, nil, err
 	}
-	return nil, false
+	return n, h.Sum(nil), nil
 }
 
-// readerOnly and writerOnly hide WriteTo and ReadFrom so io.Copy takes its
-// plain loop instead of calling back into us.
-type readerOnly struct{ io.Reader }
-type writerOnly struct{ io.Writer }
+func emptySHA256() []byte { s := sha256.Sum256(nil); return s[:] }

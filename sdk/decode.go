@@ -1,11 +1,9 @@
 package sdk
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -44,22 +42,6 @@ func DecodeSettings(settings map[string]any, v any) error {
 		return fmt.Errorf("invalid settings: %w", err)
 	}
 	return nil
-}
-
-// parseParams decodes a request's params object with every number kept as
-// a json.Number, so an integer beyond 2^53 keeps its digits, as the host's
-// wire.DecodeRequest keeps them. The plugin side of the RPC uses it.
-func parseParams(p []byte) (map[string]any, error) {
-	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(p))
-	d.UseNumber()
-	if err := d.Decode(&m); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("data after the params object")
-	}
-	return m, nil
 }
 
 func decode(in map[string]any, v any, unknownKeys bool) error {

@@ -61,11 +61,14 @@ func Errorf(code Code, format string, args ...any) error {
 // *Error in its chain, or one inferred from well-known errors.
 func CodeOf(err error) Code {
 	var e *Error
+	var se *protocol.StatusError
 	switch {
 	case err == nil:
 		return CodeOK
 	case errors.As(err, &e):
 		return e.Code
+	case errors.As(err, &se): // a status from the host, passed on
+		return se.Code
 	case errors.Is(err, context.Canceled):
 		return CodeCanceled
 	case errors.Is(err, context.DeadlineExceeded):
@@ -123,6 +126,10 @@ func MessageOf(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
+	}
+	var se *protocol.StatusError
+	if errors.As(err, &se) {
+		return se.Message
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

@@ -1,40 +1,64 @@
 package sdk
 
 import (
-	"os"
+	"context"
+	"errors"
 
-	"github.com/hashicorp/go-hclog"
-	plugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-
-	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/internal/pluginrpc/plugside"
 )
-
-// LogLevelEnv names the environment variable through which the host tells
-// plugins its log level.
-const LogLevelEnv = "SELECTFTP_LOG_LEVEL"
 
 // Serve runs cmd as a plugin process and returns when the host is done with
 // it. Call it from main; print nothing to stdout before it, since stdout
-// carries go-plugin's handshake. Run the binary from the host, not by hand.
-func Serve(cmd Command) {
-	log := hclog.New(&hclog.LoggerOptions{
-		Name:       cmd.Describe().Verb,
-		Level:      hclog.LevelFromString(os.Getenv(LogLevelEnv)),
-		Output:     os.Stderr,
-		JSONFormat: true, // the host parses these lines and re-logs them
-	})
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: pb.Handshake,
-		Plugins:         plugin.PluginSet{pb.PluginName: &Plugin{Command: cmd, Log: log}},
-		GRPCServer:      NewGRPCServer,
-		Logger:          log,
-	})
+// carries the handshake with the host. Run the binary from the host, not by
+// hand. The transport behind it is internal to this module.
+func Serve(cmd Command) { plugside.Serve(handler{cmd}) }
+
+// handler adapts a Command to the plugin runtime: the runtime speaks its
+// own types, so it does not import this package, and this package shows no
+// transport.
+type handler struct{ cmd Command }
+
+func (h handler) Describe() plugside.Description {
+	d := h.cmd.Describe()
+	return plugside.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
 }
 
-// NewGRPCServer creates the plugin's gRPC server with the message limits the
-// host uses too.
-func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
-	opts = append(opts, grpc.MaxRecvMsgSize(pb.MaxMessage), grpc.MaxSendMsgSize(pb.MaxMessage))
-	return grpc.NewServer(opts...)
+func (h handler) Configure(ctx context.Context, settings map[string]any) error {
+	if c, ok := h.cmd.(Configurer); ok {
+		return c.Configure(ctx, settings)
+	}
+	return nil
+}
+
+func (h handler) Run(ctx context.Context, c *plugside.Call) error {
+	req := &Request{
+		Verb: c.Verb, Args: c.Args, Params: c.Params, Body: c.Body, Root: c.Root,
+		Host: remoteHost{c.Host}, Log: c.Log, SessionID: c.SessionID, RemoteAddr: c.RemoteAddr,
+	}
+	return h.cmd.Run(WithProgress(ctx, c.Out.Progress), req, c.Out)
+}
+
+func (h handler) Status(err error) (Code, string) {
+	if err == nil {
+		return CodeOK, ""
+	}
+	return CodeOf(err), MessageOf(err)
+}
+
+// remoteHost is the Host of a plugin process: it asks over the RPC.
+type remoteHost struct{ h *plugside.Host }
+
+func (r remoteHost) Commands(ctx context.Context) ([]Description, error) {
+	if r.h == nil {
+		return nil, errors.New("sdk: no host")
+	}
+	ds, err := r.h.Commands(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Description, len(ds))
+	for i, d := range ds {
+		out[i] = Description(d)
+	}
+	return out, nil
 }

@@ -4,11 +4,7 @@
 // types.
 package pb
 
-import (
-	"sync"
-
-	plugin "github.com/hashicorp/go-plugin"
-)
+import plugin "github.com/hashicorp/go-plugin"
 
 // PluginName is the single plugin each plugin binary serves.
 const PluginName = "command"
@@ -27,15 +23,3 @@ const MaxMessage = 4 << 20
 
 // ChunkSize is the size of the data chunks streamed over gRPC.
 const ChunkSize = 256 << 10
-
-// chunks recycles streaming buffers: a streamed request would otherwise
-// allocate ChunkSize bytes however little it sends.
-var chunks = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
-
-// Chunk lends a ChunkSize buffer; give it back with Release. grpc-go
-// marshals a message before Send returns, so a buffer may be reused once
-// Send is done with it.
-func Chunk() *[]byte { return chunks.Get().(*[]byte) }
-
-// Release returns a buffer lent by Chunk.
-func Release(b *[]byte) { chunks.Put(b) }

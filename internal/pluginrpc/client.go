@@ -19,6 +19,7 @@ import (
 
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/internal/pluginrpc/chunk"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -358,8 +359,8 @@ func (s *sender) pump(body io.Reader, cancel context.CancelFunc) {
 	if body != nil {
 		// Reusing buf is safe: grpc-go marshals a message before Send
 		// returns, and no stats handler here keeps it.
-		bp := pb.Chunk()
-		defer pb.Release(bp)
+		bp := chunk.Get()
+		defer chunk.Put(bp)
 		buf := *bp
 		for {
 			n, err := body.Read(buf)

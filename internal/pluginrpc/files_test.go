@@ -55,12 +55,12 @@ func TestFilesTravelAsDescriptors(t *testing.T) {
 			return err
 		}
 		defer dst.Close()
-		body := sdk.LimitBody(req.Body, int64(len(data))+1)
-		if _, err := io.Copy(dst, body); err != nil {
+		n, sum, err := sdk.SaveBody(req, dst, int64(len(data))+1)
+		if err != nil {
 			return err
 		}
-		if sum, ok := sdk.BodySHA256(body); ok && string(sum) != string(sha256Sum(data)) {
-			t.Error("the host's digest of the body is wrong")
+		if n != int64(len(data)) || string(sum) != string(sha256Sum(data)) {
+			t.Errorf("SaveBody = %d bytes, digest %x", n, sum)
 		}
 		src, err := os.Open(filepath.Join(dir, "src"))
 		if err != nil {

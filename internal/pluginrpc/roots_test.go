@@ -14,6 +14,7 @@ import (
 
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc"
+	"github.com/selectftp/selectftp/internal/pluginrpc/plugside"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
@@ -110,7 +111,7 @@ func TestRootSurvivesReplacedPath(t *testing.T) {
 // request fails with a clear error instead of sending a path.
 func TestRootNeedsDescriptorChannel(t *testing.T) {
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
-		pb.PluginName: &sdk.Plugin{Command: cat},
+		pb.PluginName: served(t, cat),
 	})
 	t.Cleanup(func() { server.Stop(); client.Close() })
 	client.Plugins = map[string]plugin.Plugin{pb.PluginName: &pluginrpc.Plugin{Name: "cat"}}
@@ -128,4 +129,13 @@ func TestRootNeedsDescriptorChannel(t *testing.T) {
 	if sdk.CodeOf(err) != sdk.CodeInternal || !strings.Contains(sdk.MessageOf(err), "no descriptor channel") {
 		t.Fatalf("err = %v; want internal: no descriptor channel", err)
 	}
+}
+
+// served is cmd as a plugin process serves it, without a descriptor channel.
+func served(t *testing.T, cmd sdk.Command) *plugside.Plugin {
+	h, err := plugside.Capture(func() { sdk.Serve(cmd) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &plugside.Plugin{Handler: h}
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc"
+	"github.com/selectftp/selectftp/internal/pluginrpc/plugside"
 	"github.com/selectftp/selectftp/sdk"
-	"github.com/selectftp/selectftp/sdk/internal/hook"
 )
 
 // ServeGRPC serves cmd over go-plugin's gRPC transport inside the test
@@ -51,7 +51,13 @@ func serveGRPC(t testing.TB, cmd sdk.Command, withFiles bool) sdk.Command {
 	// TestPluginGRPCConn gives both ends the same plugin set; the server
 	// end takes the SDK's plugin, and the client's set is replaced below by
 	// the host's.
-	served := &sdk.Plugin{Command: cmd}
+	// sdk.Serve, captured, yields the SDK's own adapter of cmd: the same
+	// one a plugin binary serves.
+	h, err := plugside.Capture(func() { sdk.Serve(cmd) })
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	served := &plugside.Plugin{Handler: h}
 	// The descriptor channel too, as a plugin process gets it: the root
 	// and the files the command copies travel as descriptors, not paths
 	// or gRPC messages.
@@ -62,7 +68,7 @@ func serveGRPC(t testing.TB, cmd sdk.Command, withFiles bool) sdk.Command {
 		if serr != nil {
 			t.Fatalf("sdktest: descriptor channel: %v", serr)
 		}
-		hook.SetFiles(served, sender)
+		served.Files = sender
 		t.Cleanup(func() { sender.Close(); files.Close() })
 	}
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{

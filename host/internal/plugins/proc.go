@@ -14,6 +14,7 @@ import (
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc"
+	"github.com/selectftp/selectftp/internal/pluginrpc/plugside"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -57,7 +58,7 @@ func (p *proc) launch(ctx context.Context, f *os.File) (*instance, sdk.Descripti
 	cmd.Dir = filepath.Dir(p.path)
 	// SkipHostEnv keeps the host's secrets from plugins; pass only what a
 	// plugin needs to run and log.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), sdk.LogLevelEnv + "=" + p.m.cfg.Logger.GetLevel().String()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), plugside.LogLevelEnv + "=" + p.m.cfg.Logger.GetLevel().String()}
 	dieWithHost(cmd)
 	// The descriptor channel: the plugin hands files to the host on it, so
 	// file bytes never cross gRPC. Without it, everything streams.

@@ -1,4 +1,4 @@
-package sdk
+package plugside
 
 import (
 	"context"
@@ -17,14 +17,17 @@ import (
 
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
+	"github.com/selectftp/selectftp/internal/pluginrpc/chunk"
+	"github.com/selectftp/selectftp/internal/respond"
 	"github.com/selectftp/selectftp/internal/workers"
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // server is the plugin side of the RPC: it turns one Run stream into a
-// Request, a ResponseWriter and a Host, and calls the command.
+// Call (a body, a writer and a host) and calls the handler.
 type server struct {
 	pb.UnimplementedCommandServer
-	cmd    Command
+	h      Handler
 	log    hclog.Logger
 	roots  sync.Map       // root id -> *os.Root, made once per id from the host's descriptor
 	rootMu sync.Mutex     // one taker per root: the host sends each descriptor once
@@ -42,22 +45,18 @@ type runStream = grpc.BidiStreamingServer[pb.RunInput, pb.RunOutput]
 var requests = workers.New(10 * time.Second)
 
 func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.Description, error) {
-	d := s.cmd.Describe()
+	d := s.h.Describe()
 	return &pb.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}, nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	c, ok := s.cmd.(Configurer)
-	if !ok {
-		return &pb.ConfigureResponse{}, nil
-	}
 	settings := map[string]any{}
 	if len(req.SettingsJson) > 0 {
 		if err := json.Unmarshal(req.SettingsJson, &settings); err != nil {
 			return nil, fmt.Errorf("settings are not a JSON object: %w", err)
 		}
 	}
-	return &pb.ConfigureResponse{}, c.Configure(ctx, settings)
+	return &pb.ConfigureResponse{}, s.h.Configure(ctx, settings)
 }
 
 // root returns the root the host passed with id. The host hands over its
@@ -134,8 +133,8 @@ func (s *server) Run(stream runStream) error {
 type exchange struct {
 	bodyW    *io.PipeWriter
 	bodyOpen bool
-	host     *remoteHost
-	body     *body
+	host     *Host
+	body     *Body
 }
 
 func (x *exchange) data(p []byte) {
@@ -157,88 +156,84 @@ func (x *exchange) fail(err error) {
 
 // start begins serving the request h on its own goroutine.
 func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *exchange {
-	out := &streamWriter{mu: sendMu, stream: stream, tokens: &s.tokens}
+	out := &Writer{mu: sendMu, stream: stream, tokens: &s.tokens}
 	if h.Files {
 		out.fds = s.fds
 	}
-	req := &Request{
+	c := &Call{
 		Verb: h.Verb, Args: h.Args, Log: s.log.With("session", h.SessionId),
-		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr,
+		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr, Out: out,
 	}
 	pipe, bodyW := io.Pipe()
 	x := &exchange{
 		bodyW: bodyW, bodyOpen: true,
-		host: &remoteHost{out: out, calls: map[uint64]chan *pb.HostReply{}},
-		body: &body{pipe: pipe, out: out, done: make(chan *pb.BodyDone, 1)},
+		host: &Host{out: out, calls: map[uint64]chan *pb.HostReply{}},
+		body: &Body{pipe: pipe, out: out, done: make(chan *pb.BodyDone, 1)},
 	}
-	req.Body, req.Host = x.body, x.host
-	requests.Go(func() { s.serve(stream.Context(), req, h, out, pipe) })
+	c.Body, c.Host = x.body, x.host
+	requests.Go(func() { s.serve(stream.Context(), c, h, pipe) })
 	return x
 }
 
-func (s *server) serve(ctx context.Context, req *Request, h *pb.RunHeader, out *streamWriter, pipe *io.PipeReader) {
+func (s *server) serve(ctx context.Context, c *Call, h *pb.RunHeader, pipe *io.PipeReader) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ctx = WithProgress(ctx, out.progress)
-	runErr := s.prepare(req, h)
-	if runErr == nil {
-		runErr = s.call(ctx, req, out)
+	code, msg := s.prepare(c, h)
+	if code == "" {
+		code, msg = s.call(ctx, c)
 	}
 	// A command that stops reading early must not block the receiver.
 	pipe.CloseWithError(errors.New("sdk: request finished"))
-	code, msg := CodeOf(runErr), ""
-	if runErr != nil {
-		msg = MessageOf(runErr)
-		if code == CodeInternal {
-			// Debug: the host logs the failure at ERROR with the session,
-			// verb and code; go-plugin would otherwise relay a second copy.
-			req.Log.Debug("command failed", "error", runErr)
-		}
-	}
-	out.finish(code, msg) // an error here is a broken stream the host sees too
+	c.Out.finish(code, msg) // an error here is a broken stream the host sees too
 }
 
-func (s *server) prepare(req *Request, h *pb.RunHeader) error {
+func (s *server) prepare(c *Call, h *pb.RunHeader) (protocol.Code, string) {
 	if len(h.ParamsJson) > 0 {
 		params, err := parseParams(h.ParamsJson) // numbers stay exact
 		if err != nil {
-			return Errorf(CodeBadRequest, "params are not a JSON object: %v", err)
+			return protocol.CodeBadRequest, fmt.Sprintf("params are not a JSON object: %v", err)
 		}
-		req.Params = params
+		c.Params = params
 	}
 	if h.RootId != 0 {
 		r, err := s.root(h.RootId)
 		if err != nil {
-			return Errorf(CodeInternal, "open the session root: %v", err)
+			return protocol.CodeInternal, fmt.Sprintf("open the session root: %v", err)
 		}
-		req.Root = r
+		c.Root = r
 	}
-	return nil
+	return "", ""
 }
 
-// call runs the command, turning a panic into an internal error so one bad
+// call runs the handler, turning a panic into an internal error so one bad
 // request cannot take the plugin down for everyone.
-func (s *server) call(ctx context.Context, req *Request, w ResponseWriter) (err error) {
+func (s *server) call(ctx context.Context, c *Call) (code protocol.Code, msg string) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
-			err = Errorf(CodeInternal, "the command failed unexpectedly")
+			code, msg = protocol.CodeInternal, "the command failed unexpectedly"
 		}
 	}()
-	return s.cmd.Run(ctx, req, w)
+	err := s.h.Run(ctx, c)
+	code, msg = s.h.Status(err)
+	if code == protocol.CodeInternal {
+		// Debug: the host logs the failure at ERROR with the session,
+		// verb and code; go-plugin would otherwise relay a second copy.
+		c.Log.Debug("command failed", "error", err)
+	}
+	return code, msg
 }
 
-// streamWriter is the ResponseWriter of a plugin: metadata first, then data
+// Writer is the ResponseWriter of a plugin: metadata first, then data
 // in chunks below the gRPC message limit. A small answer is held back
 // briefly so that it travels inside the status message: one gRPC message
 // per request instead of three.
-type streamWriter struct {
+type Writer struct {
 	mu       *sync.Mutex // Send is not safe for concurrent use; shared per stream
 	stream   runStream
-	meta     map[string]any
-	wrote    bool   // the body started: metadata is final
-	metaSent bool   // metadata (or its absence) went out
-	held     []byte // small output not sent yet
+	meta     respond.Meta // started once the body started: metadata is final
+	metaSent bool         // metadata (or its absence) went out
+	held     []byte       // small output not sent yet
 	timer    *time.Timer
 	done     bool           // the status went out
 	fds      *fdpass.Sender // nil: files stream through gRPC
@@ -252,24 +247,19 @@ const (
 	holdTime  = 5 * time.Millisecond // then it goes anyway, for streaming commands
 )
 
-func (w *streamWriter) SetMeta(key string, value any) error {
+// SetMeta sets a response metadata key; it fails once the body started.
+func (w *Writer) SetMeta(key string, value any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.wrote || w.metaSent {
-		return errors.New("sdk: SetMeta after the body started")
-	}
-	if w.meta == nil {
-		w.meta = map[string]any{}
-	}
-	w.meta[key] = value
-	return nil
+	return w.meta.Set(key, value)
 }
 
-func (w *streamWriter) metaJSON() ([]byte, error) {
-	if len(w.meta) == 0 {
+func (w *Writer) metaJSON() ([]byte, error) {
+	m := w.meta.Map()
+	if len(m) == 0 {
 		return nil, nil
 	}
-	p, err := json.Marshal(w.meta)
+	p, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: encode response metadata: %w", err)
 	}
@@ -277,13 +267,14 @@ func (w *streamWriter) metaJSON() ([]byte, error) {
 }
 
 // flushLocked sends the metadata and held output.
-func (w *streamWriter) flushLocked() error {
+func (w *Writer) flushLocked() error {
 	if w.timer != nil {
 		w.timer.Stop()
 		w.timer = nil
 	}
 	if !w.metaSent {
 		w.metaSent = true
+		w.meta.Start()
 		p, err := w.metaJSON()
 		if err != nil {
 			return err
@@ -303,7 +294,7 @@ func (w *streamWriter) flushLocked() error {
 }
 
 // finish sends the status, with whatever is still held.
-func (w *streamWriter) finish(code Code, msg string) error {
+func (w *Writer) finish(code protocol.Code, msg string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.timer != nil {
@@ -313,9 +304,10 @@ func (w *streamWriter) finish(code Code, msg string) error {
 	st := &pb.Status{Code: string(code), Message: msg, Tail: w.held}
 	if !w.metaSent {
 		w.metaSent = true
+		w.meta.Start()
 		p, err := w.metaJSON()
 		if err != nil {
-			st.Code, st.Message = string(CodeInternal), err.Error()
+			st.Code, st.Message = string(protocol.CodeInternal), err.Error()
 		}
 		st.MetaJson = p
 	}
@@ -327,9 +319,10 @@ func (w *streamWriter) finish(code Code, msg string) error {
 // counted in seconds, so more would only cost.
 const progressEvery = time.Second
 
-// progress tells the host the command is working (see Progress). Never
-// after the status: the stream may already carry the next request.
-func (w *streamWriter) progress() {
+// Progress tells the host the command is working, so its request deadline
+// starts afresh. Never after the status: the stream may already carry the
+// next request.
+func (w *Writer) Progress() {
 	now := time.Now().UnixNano()
 	last := w.lastProgress.Load()
 	if now-last < int64(progressEvery) || !w.lastProgress.CompareAndSwap(last, now) {
@@ -342,19 +335,19 @@ func (w *streamWriter) progress() {
 	}
 }
 
-func (w *streamWriter) send(m *pb.RunOutput) error {
+func (w *Writer) send(m *pb.RunOutput) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.stream.Send(m)
 }
 
-func (w *streamWriter) Write(p []byte) (int, error) {
+func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {
 		return 0, errors.New("sdk: Write after the request finished")
 	}
-	w.wrote = true
+	w.meta.Start()
 	if !w.metaSent && len(w.held)+len(p) <= holdBytes {
 		w.held = append(w.held, p...)
 		if w.timer == nil {
@@ -383,48 +376,24 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// ReadFrom lets io.Copy(w, r) fill whole chunks; it is also where a later
-// transport can take an *os.File and move it without copying.
-func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
+// ReadFrom is where io.Copy(w, f) of an *os.File lands: with a descriptor
+// channel the host sends the file itself and the plugin never reads it.
+// Anything else streams in whole chunks.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var send func(*os.File, int64, int64) error
 	if w.fds != nil {
-		if f, off, n, done, ok := fdpass.SourceFile(r); ok {
-			var err error
-			if n > 0 {
-				err = w.sendFile(f, off, n)
-			}
-			done(err == nil)
-			if err != nil {
-				return 0, err
-			}
-			return n, nil
-		}
+		send = w.sendFile
 	}
-	bp := pb.Chunk()
-	defer pb.Release(bp)
-	buf := *bp
-	var total int64
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return total, werr
-			}
-			total += int64(n)
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
+	bp := chunk.Get()
+	defer chunk.Put(bp)
+	return respond.ReadFrom(w, r, send, *bp)
 }
 
 // sendFile passes the file to the host, which sends the range itself.
-func (w *streamWriter) sendFile(f *os.File, off, n int64) error {
+func (w *Writer) sendFile(f *os.File, off, n int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.wrote = true
+	w.meta.Start()
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
@@ -435,16 +404,18 @@ func (w *streamWriter) sendFile(f *os.File, off, n int64) error {
 	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n}}})
 }
 
-// remoteHost answers Request.Host by asking the host over the Run stream.
-type remoteHost struct {
-	out    *streamWriter
+// Host answers a command's questions about the server by asking the host
+// over the Run stream.
+type Host struct {
+	out    *Writer
 	next   atomic.Uint64
 	mu     sync.Mutex
 	calls  map[uint64]chan *pb.HostReply
 	failed error
 }
 
-func (h *remoteHost) Commands(ctx context.Context) ([]Description, error) {
+// Commands lists the server's verbs.
+func (h *Host) Commands(ctx context.Context) ([]Description, error) {
 	id := h.next.Add(1)
 	ch := make(chan *pb.HostReply, 1)
 	h.mu.Lock()
@@ -478,7 +449,7 @@ func (h *remoteHost) Commands(ctx context.Context) ([]Description, error) {
 	}
 }
 
-func (h *remoteHost) deliver(r *pb.HostReply) {
+func (h *Host) deliver(r *pb.HostReply) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch, ok := h.calls[r.Id]; ok {
@@ -486,7 +457,7 @@ func (h *remoteHost) deliver(r *pb.HostReply) {
 	}
 }
 
-func (h *remoteHost) fail(err error) {
+func (h *Host) fail(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failed = fmt.Errorf("sdk: host connection lost: %w", err)
