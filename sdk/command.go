@@ -44,13 +44,6 @@ func (f funcCommand) Run(ctx context.Context, req *Request, w ResponseWriter) er
 	return f.run(ctx, req, w)
 }
 
-// Configurer is implemented by commands that take operator settings. The
-// host calls Configure once, before any Run. Decode the settings with
-// DecodeSettings.
-type Configurer interface {
-	Configure(ctx context.Context, settings map[string]any) error
-}
-
 // Request is one client request as a command sees it.
 type Request struct {
 	// Verb is the verb the command was called as; for the fallback command

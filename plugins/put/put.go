@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -54,6 +53,9 @@ Examples:
 // put serves the "put" verb. Its settings are read atomically and its
 // counters lock, so concurrent Run calls are safe. One value serves the
 // whole server (one plugin process), so the counters are server-wide.
+// put takes operator settings.
+var _ sdk.Configurer = (*put)(nil)
+
 type put struct {
 	maxSize   atomic.Int64 // 0: no limit
 	reserve   atomic.Int64 // <0: the default
@@ -147,7 +149,7 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err != nil {
 		return err
 	}
-	err = u.store(ctx, req.Root, req.Body)
+	err = u.store(ctx, req)
 	done()
 	if err != nil {
 		return err
@@ -267,7 +269,8 @@ func (u *upload) check(root *os.Root) error {
 // store writes the body to a staging file next to the target, checks it,
 // makes it durable and gives it its name. Whatever goes wrong, the staging
 // file goes away (see stage).
-func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error {
+func (u *upload) store(ctx context.Context, req *sdk.Request) error {
+	root := req.Root
 	st, err := newStage(root, u.dir, u.base)
 	if err != nil {
 		return err
@@ -283,17 +286,13 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 		u.hold(f)
 	}
 
-	if body == nil {
-		body = eofReader{}
-	}
 	limit := u.size + 1 // one byte more tells a longer body from an exact one
 	if u.size == math.MaxInt64 {
 		limit = u.size
 	}
-	// io.Copy into the file is the fast path: over the plugin boundary the
-	// host writes the upload into f itself and hashes it on the way.
-	src := sdk.LimitBody(body, limit)
-	n, err := io.Copy(f, src)
+	// SaveBody is the fast path: over the plugin boundary the host writes
+	// the upload into f itself and hashes it on the way.
+	n, got, err := sdk.SaveBody(req, f, limit)
 	if err != nil {
 		if sdk.CodeOf(err) == sdk.CodeNoSpace {
 			return err
@@ -305,12 +304,6 @@ func (u *upload) store(ctx context.Context, root *os.Root, body io.Reader) error
 		return sdk.Errorf(sdk.CodeChecksum, "received more than the declared %d bytes", u.size)
 	case n < u.size:
 		return sdk.Errorf(sdk.CodeChecksum, "upload ended after %d of %d bytes", n, u.size)
-	}
-	got, ok := sdk.BodySHA256(src)
-	if !ok {
-		if got, err = hashFile(ctx, f, n); err != nil {
-			return err
-		}
 	}
 	if string(got) != string(u.sum) {
 		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
@@ -363,29 +356,3 @@ func interrupted(ctx context.Context, err error) error {
 	}
 	return err
 }
-
-// hashFile hashes what was stored, when the body did not come through the
-// path that hashes on the way.
-func hashFile(ctx context.Context, f *os.File, n int64) ([]byte, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, progressReader{ctx, io.NewSectionReader(f, 0, n)}); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
-}
-
-// progressReader tells the host's request deadline that reading the upload
-// back to hash it is work, not a stuck command.
-type progressReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (p progressReader) Read(b []byte) (int, error) {
-	sdk.Progress(p.ctx)
-	return p.r.Read(b)
-}
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
