@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
-	"github.com/selectftp/selectftp/internal/fdpass"
+	"github.com/selectftp/selectftp/internal/respond"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -17,14 +17,11 @@ import (
 type responseWriter struct {
 	mu      sync.Mutex
 	c       netpoll.Conn
-	meta    map[string]any
-	metaMin int // bytes the metadata takes at least, encoded
-	started bool
-	err     error // the metadata could not be sent: every later output fails
+	meta    respond.Meta // metadata, final once the body started
+	metaMin int          // bytes the metadata takes at least, encoded
+	err     error        // the metadata could not be sent: every later output fails
 	hdr     [protocol.HeaderLen]byte
 }
-
-var errMetaLate = errors.New("host: SetMeta after the body started")
 
 // SetMeta refuses at once a value that cannot fit in a Response frame (a
 // plugin could send 1 MiB of it, a frame our own client refuses); begin
@@ -32,14 +29,11 @@ var errMetaLate = errors.New("host: SetMeta after the body started")
 func (w *responseWriter) SetMeta(key string, value any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started {
-		return errMetaLate
-	}
-	if w.meta == nil {
-		w.meta = map[string]any{}
+	if w.meta.Started() {
+		return respond.ErrMetaLate
 	}
 	size := w.metaMin + len(key) + minEncodedLen(value)
-	if old, ok := w.meta[key]; ok {
+	if old, ok := w.meta.Get(key); ok {
 		size -= len(key) + minEncodedLen(old)
 	}
 	if size > protocol.DefaultMaxControl {
@@ -48,8 +42,8 @@ func (w *responseWriter) SetMeta(key string, value any) error {
 		w.err = metaTooLarge(size)
 		return w.err
 	}
-	w.meta[key], w.metaMin = value, size
-	return nil
+	w.metaMin = size
+	return w.meta.Set(key, value)
 }
 
 // minEncodedLen is a lower bound of the JSON size of v, computed without
@@ -76,15 +70,13 @@ func metaTooLarge(n int) error {
 // cannot (too large, or not JSON), nothing of the output is sent and every
 // later call fails the same way, as after SetMeta refused a value.
 func (w *responseWriter) begin() error {
-	if w.started || w.err != nil {
-		w.started = true
+	if !w.meta.Start() || w.err != nil {
 		return w.err
 	}
-	w.started = true
-	if len(w.meta) == 0 {
+	if len(w.meta.Map()) == 0 {
 		return nil
 	}
-	frame, err := protocol.Marshal(protocol.TypeResponse, protocol.Response{Meta: w.meta})
+	frame, err := protocol.Marshal(protocol.TypeResponse, protocol.Response{Meta: w.meta.Map()})
 	switch {
 	case errors.Is(err, protocol.ErrTooLarge):
 		w.err = metaTooLarge(protocol.DefaultMaxControl + 1) // escaping grew it past the limit
@@ -127,7 +119,7 @@ func (w *responseWriter) finish(st protocol.Status) {
 			st = protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
 		}
 	}
-	w.started = true
+	w.meta.Start()
 	// Marshal cuts a status message that would not fit its frame.
 	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
 		w.c.Write(frame)
@@ -160,18 +152,5 @@ func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
 // ReadFrom gives in-process commands the same fast path as plugins:
 // io.Copy(w, file) sends the file with sendfile.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if f, off, n, done, ok := fdpass.SourceFile(r); ok {
-		var err error
-		if n > 0 {
-			err = w.SendFile(f, off, n)
-		}
-		done(err == nil)
-		if err != nil {
-			return 0, err
-		}
-		return n, nil
-	}
-	return io.Copy(writerOnly{w}, r)
+	return respond.ReadFrom(w, r, w.SendFile, nil)
 }
-
-type writerOnly struct{ io.Writer }

@@ -28,7 +28,6 @@ package sdktest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/selectftp/selectftp/internal/respond"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -164,14 +164,10 @@ func (h host) Commands(ctx context.Context) ([]sdk.Description, error) {
 
 // recorder is the ResponseWriter of Run. It is safe for concurrent use.
 type recorder struct {
-	mu      sync.Mutex
-	meta    map[string]any
-	started bool
-	body    []byte
+	mu   sync.Mutex
+	meta respond.Meta // the rule of every ResponseWriter: metadata, then body
+	body []byte
 }
-
-// errMetaAfterWrite is what SetMeta returns once the body has started.
-var errMetaAfterWrite = errors.New("sdk: SetMeta after the body started")
 
 func (w *recorder) SetMeta(key string, value any) error {
 	// Encode now, so a value that cannot travel fails here rather than as
@@ -186,20 +182,13 @@ func (w *recorder) SetMeta(key string, value any) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started {
-		return errMetaAfterWrite
-	}
-	if w.meta == nil {
-		w.meta = map[string]any{}
-	}
-	w.meta[key] = v
-	return nil
+	return w.meta.Set(key, v)
 }
 
 func (w *recorder) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.started = true
+	w.meta.Start()
 	w.body = append(w.body, p...)
 	return len(p), nil
 }
@@ -207,5 +196,5 @@ func (w *recorder) Write(p []byte) (int, error) {
 func (w *recorder) result() (map[string]any, []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return maps.Clone(w.meta), append([]byte(nil), w.body...)
+	return maps.Clone(w.meta.Map()), append([]byte(nil), w.body...)
 }
