@@ -15,9 +15,13 @@
 //
 // In order, for each executable in the plugins folder:
 //
-//  1. discover: the host lists plugins.d and refuses files that others may
-//     write.
-//  2. start: the host starts the binary (it dies with the host).
+//  1. discover: the host opens the plugins folder checking every folder from
+//     / down to it (owned by root or the server's user, not writable by
+//     others, links followed only if theirs), and refuses a binary that is
+//     not a regular executable file owned the same way.
+//  2. start: the host executes the binary from the descriptor it checked,
+//     never by path, with an empty environment (PATH and the log level
+//     only) and a socket pair for descriptors; the plugin dies with the host.
 //  3. handshake: go-plugin checks the magic cookie and protocol version; the
 //     plugin must print nothing to stdout before Serve.
 //  4. describe: the host calls Describe and registers the verb; a duplicate
@@ -26,12 +30,24 @@
 //     operator's settings for its verb, once, before any request.
 //  6. serve: Run is called for each request, concurrently: commands must be
 //     safe for concurrent use. ctx is cancelled when the client goes away.
-//  7. stop: the host kills the process at shutdown, or when its binary is
-//     removed; a crashed plugin is started again for the next request.
+//     Meanwhile the host pings the process; three missed pings in a row
+//     and it is killed as stuck.
+//  7. stop: the host kills the process at shutdown, when its binary is
+//     removed, replaced or re-permissioned (a rescan), or when it is stuck;
+//     a crashed or killed plugin is started again for the next request.
 //
-// Bodies are io.Reader and io.Writer so that the transport stays the SDK's
-// business: copying an *os.File into the ResponseWriter with io.Copy is the
-// idiom that later versions move without copying.
+// # Bodies
+//
+// Bodies are io.Reader and io.Writer, so the transport stays the SDK's
+// business. Two idioms move files without the plugin touching their bytes:
+//
+//   - Downloads: io.Copy(w, f) (or io.CopyN) of an *os.File into the
+//     ResponseWriter hands f's descriptor to the host, which sends it with
+//     sendfile(2).
+//   - Uploads: SaveBody(req, f, limit) hands f to the host, which writes the
+//     body into it and returns its size and SHA-256. Call SaveBody rather
+//     than copying req.Body yourself: it is the one call that is fast on
+//     every path and always returns the digest.
 //
 // Errors returned by Run reach the client as a status code and message: use
 // Errorf with a Code, or return errors from the os package, which CodeOf maps
