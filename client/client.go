@@ -24,11 +24,16 @@ const DefaultChunkSize = 256 << 10
 // accepts connections but never speaks the protocol cannot hang a client.
 const DefaultHandshakeTimeout = 10 * time.Second
 
-// Option configures Dial and NewConn.
+// Option configures Dial, NewConn and NewPool: WithDialTimeout and
+// WithHandshakeTimeout bound the connection's start, WithDialFunc changes
+// how it is opened (proxies, tests), WithChunkSize and WithMaxControl shape
+// frames. Later options (credentials, TLS) take the same form, so calls
+// written today keep compiling.
 type Option func(*config)
 
 type config struct {
 	dial             func(ctx context.Context, network, addr string) (net.Conn, error)
+	dialTimeout      time.Duration
 	handshakeTimeout time.Duration
 	chunk            int
 	maxControl       int
@@ -52,6 +57,12 @@ func newConfig(opts []Option) config {
 // for proxies, TLS or tests.
 func WithDialFunc(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(c *config) { c.dial = dial }
+}
+
+// WithDialTimeout bounds Dial as a whole, connecting and the Hello
+// exchange, in addition to its context (0: only the context).
+func WithDialTimeout(d time.Duration) Option {
+	return func(c *config) { c.dialTimeout = d }
 }
 
 // WithHandshakeTimeout changes DefaultHandshakeTimeout; 0 leaves only the
@@ -107,6 +118,11 @@ type Conn struct {
 // wraps a *protocol.StatusError) or does not speak the protocol at all.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
+	if cfg.dialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.dialTimeout)
+		defer cancel()
+	}
 	nc, err := cfg.dial(ctx, "tcp", addr)
 	if err != nil {
 		// "connect to A: connection refused" rather than net's

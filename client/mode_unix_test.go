@@ -7,14 +7,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"github.com/selectftp/selectftp/internal/client/clienttest"
 )
 
 // A downloaded file is an ordinary new file (0666 less the umask); one it
 // replaces keeps its mode.
 func TestGetFileModes(t *testing.T) {
-	s := clienttest.Start(t)
+	s := newServer(t)
 	c := dial(t, s)
 	dir := t.TempDir()
 	local := filepath.Join(dir, "src")
