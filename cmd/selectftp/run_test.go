@@ -9,10 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/internal/client/clienttest"
+	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/host/hosttest"
+	"github.com/selectftp/selectftp/plugins/get"
+	"github.com/selectftp/selectftp/plugins/helps"
+	"github.com/selectftp/selectftp/plugins/put"
+	"github.com/selectftp/selectftp/plugins/upper"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -29,6 +35,25 @@ func runWith(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 		t.Fatalf("selectftp %q did not finish", args)
 	}
 	return code, out.String(), errb.String()
+}
+
+// newServer runs the real server with the standard verbs.
+func newServer(t *testing.T) *hosttest.Server {
+	return hosttest.NewServer(t, get.New(), helps.New(), put.New(), upper.New())
+}
+
+// ask runs one request with the library, for what a test expects the
+// command line to print.
+func ask(t *testing.T, addr string, f func(ctx context.Context, c *client.Conn) (string, error)) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return f(ctx, c)
 }
 
 func writeFile(t *testing.T, path string, data []byte) {
@@ -48,13 +73,28 @@ func readFile(t *testing.T, path string) []byte {
 }
 
 func TestRunScript(t *testing.T) {
-	srv := clienttest.Start(t)
+	srv := newServer(t)
 	dir := t.TempDir()
 	big := make([]byte, 300_000)
 	rand.Read(big)
 	writeFile(t, filepath.Join(dir, "a.txt"), []byte("hello\n"))
 	writeFile(t, filepath.Join(dir, "my file.txt"), big)
 	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	os.Mkdir(srv.Path("sub"), 0o755) // put makes no folders
+	list, err := ask(t, srv.Addr, func(ctx context.Context, c *client.Conn) (string, error) { return c.Helps(ctx, "") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	putUsage, err := ask(t, srv.Addr, func(ctx context.Context, c *client.Conn) (string, error) { return c.Helps(ctx, "put") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, missing := ask(t, srv.Addr, func(ctx context.Context, c *client.Conn) (string, error) {
+		return "", c.Get(ctx, "missing.txt", io.Discard, nil)
+	})
+	if client.Code(missing) != protocol.CodeNotFound {
+		t.Fatalf("get missing.txt: %v", missing)
+	}
 
 	script := strings.ReplaceAll(`
 # a comment, then a blank line
@@ -75,13 +115,14 @@ bad "quote
    # indented comment
 upper still going
 `, "DIR", dir)
+	asked := srv.Sessions()
 	code, stdout, stderr := runWith(t, script, "--addr", srv.Addr)
 	if code != 1 {
 		t.Errorf("exit code %d, want 1 (some commands failed)", code)
 	}
 	wantOut := "hello\n" +
-		"get\tthe get command\nhelps\tthe helps command\nput\tthe put command\nupper\tthe upper command\n" +
-		"usage: put ...\n" +
+		list +
+		putUsage +
 		"HELLO WÖRLD  TWO\n" +
 		"HELLO THERE\n" +
 		"STILL GOING\n"
@@ -89,14 +130,14 @@ upper still going
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, wantOut)
 	}
 	wantErr := []string{
-		"selectftp: line 14: get: not_found: missing.txt: no such file",
+		"selectftp: line 14: " + missing.Error(),
 		"selectftp: line 15: put -: stdin carries the commands here; put - works only as a single command",
 		"selectftp: line 16: unterminated double quote",
 	}
 	if got := strings.Split(strings.TrimSpace(stderr), "\n"); strings.Join(got, "\n") != strings.Join(wantErr, "\n") {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, strings.Join(wantErr, "\n"))
 	}
-	if got, _ := srv.File("remote name.txt"); !bytes.Equal(got, big) {
+	if got, _ := srv.ReadFile("remote name.txt"); !bytes.Equal(got, big) {
 		t.Error("server copy of 'my file.txt' differs")
 	}
 	if got := readFile(t, filepath.Join(dir, "out", "remote name.txt")); !bytes.Equal(got, big) {
@@ -108,13 +149,13 @@ upper still going
 	if _, err := os.Stat(filepath.Join(dir, "missing.txt")); !os.IsNotExist(err) {
 		t.Errorf("failed get left a file: %v", err)
 	}
-	if n := srv.Conns(); n > 1 {
+	if n := srv.Sessions() - asked; n > 1 {
 		t.Errorf("%d connections open, want one reused", n)
 	}
 }
 
 func TestRunScriptQuitAndSuccess(t *testing.T) {
-	srv := clienttest.Start(t)
+	srv := newServer(t)
 	code, stdout, stderr := runWith(t, "upper a\nquit\nupper b\n", "--addr", srv.Addr)
 	if code != 0 || stdout != "A\n" || stderr != "" {
 		t.Errorf("got %d %q %q", code, stdout, stderr)
@@ -122,11 +163,15 @@ func TestRunScriptQuitAndSuccess(t *testing.T) {
 }
 
 func TestRunOneShot(t *testing.T) {
-	srv := clienttest.Start(t)
-	srv.SetFile("dir/remote.bin", []byte("remote bytes"))
-	srv.Handle("nope", func(c *clienttest.Call) protocol.Status {
-		return clienttest.Fail("unknown_verb", "no command nope and no fallback")
-	})
+	srv := newServer(t)
+	srv.WriteFile("dir/remote.bin", []byte("remote bytes"))
+	strict := hosttest.NewUnstartedServer(t, upper.New())
+	strict.Host.Fallback = "" // unknown verbs get unknown_verb
+	strict.Start()
+	getUsage, err := ask(t, srv.Addr, func(ctx context.Context, c *client.Conn) (string, error) { return c.Helps(ctx, "get") })
+	if err != nil {
+		t.Fatal(err)
+	}
 	dead := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -148,10 +193,10 @@ func TestRunOneShot(t *testing.T) {
 		{"upper no args", []string{"--addr", a, "upper"}, "", 0, "", ""},
 		{"fallback", []string{"--addr", a, "frob", "x y"}, "", 0, "FROB X Y\n", ""},
 		{"quiet flag", []string{"-q", "--addr", a, "upper", "-q"}, "", 0, "-Q\n", ""},
-		{"unknown verb", []string{"--addr", a, "nope"}, "", 1, "", "selectftp: nope: unknown_verb: no command nope and no fallback\n"},
-		{"helps verb", []string{"--addr", a, "?", "get"}, "", 0, "usage: get ...\n", ""},
+		{"unknown verb", []string{"--addr", strict.Addr, "nope"}, "", 1, "", "selectftp: nope: unknown_verb: "},
+		{"helps verb", []string{"--addr", a, "?", "get"}, "", 0, getUsage, ""},
 		{"get to stdout", []string{"--addr", a, "get", "dir/remote.bin", "-"}, "", 0, "remote bytes", ""},
-		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", 1, "", "selectftp: get: not_found: nothere: no such file\n"},
+		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", 1, "", "selectftp: get: not_found: "},
 		{"put stdin", []string{"--addr", a, "put", "-", "from-stdin"}, "piped data", 0, "", ""},
 		{"put stdin needs remote", []string{"--addr", a, "put", "-"}, "", 2, "", "selectftp: put -: give the REMOTE name to store stdin as\n"},
 		{"put usage", []string{"--addr", a, "put"}, "", 2, "", "selectftp: usage: put LOCAL [REMOTE]\n"},
@@ -175,14 +220,14 @@ func TestRunOneShot(t *testing.T) {
 			}
 		})
 	}
-	if got, _ := srv.File("from-stdin"); string(got) != "piped data" {
+	if got, _ := srv.ReadFile("from-stdin"); string(got) != "piped data" {
 		t.Errorf("put - stored %q", got)
 	}
 }
 
 func TestRunDefaults(t *testing.T) {
-	srv := clienttest.Start(t)
-	srv.SetFile("docs/report final.txt", []byte("report"))
+	srv := newServer(t)
+	srv.WriteFile("docs/report final.txt", []byte("report"))
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv(addrEnv, srv.Addr)
@@ -198,7 +243,7 @@ func TestRunDefaults(t *testing.T) {
 	if code, _, stderr := runWith(t, "", "put", filepath.Join(dir, "up.txt")); code != 0 {
 		t.Fatalf("put: %d %s", code, stderr)
 	}
-	if got, _ := srv.File("up.txt"); string(got) != "up" {
+	if got, _ := srv.ReadFile("up.txt"); string(got) != "up" {
 		t.Errorf("server has %q", got)
 	}
 	// The flag wins over the environment.
@@ -208,25 +253,45 @@ func TestRunDefaults(t *testing.T) {
 	}
 }
 
+// A server that closes an idle connection (here with a timeout Status,
+// as selectftpd does) costs the next command nothing: it reconnects.
 func TestSessionReconnects(t *testing.T) {
-	srv := clienttest.Start(t)
+	kicked := make(chan struct{})
+	var conns atomic.Int32
+	addr := hosttest.NewFaultServer(t, func(fc *hosttest.FaultConn) {
+		first := conns.Add(1) == 1
+		if fc.Hello() != nil {
+			return
+		}
+		req, _, err := fc.ReadRequest()
+		if err != nil {
+			return
+		}
+		fc.Data([]byte(strings.ToUpper(strings.Join(req.Args, " ")) + "\n"))
+		fc.Status(protocol.CodeOK, "")
+		if first {
+			fc.Status(protocol.CodeTimeout, "idle for 5m0s")
+			fc.Close()
+			close(kicked)
+		}
+	})
 	var out bytes.Buffer
-	s := &session{addr: srv.Addr, stdout: &out, stderr: io.Discard}
+	s := &session{addr: addr, stdout: &out, stderr: io.Discard}
 	defer s.drop()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.run(ctx, []string{"upper", "one"}); err != nil {
 		t.Fatal(err)
 	}
-	srv.Kick("timeout")
-	for srv.Conns() > 0 && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-kicked
 	if err := s.run(ctx, []string{"upper", "two"}); err != nil {
 		t.Fatalf("after the server closed the connection: %v", err)
 	}
 	if out.String() != "ONE\nTWO\n" {
 		t.Errorf("output %q", out.String())
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 
