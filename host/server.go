@@ -20,15 +20,33 @@ import (
 	"github.com/selectftp/selectftp/sdk"
 )
 
-// Defaults used by New and the selectftpd command.
+// Defaults. A Server reads a zero field as its default (see each field), so
+// these are what an embedder gets without setting anything; selectftpd's
+// flags start from the same values.
 const (
-	DefaultAddr      = "127.0.0.1:2121"
-	DefaultRoot      = "./data"
+	// DefaultAddr is where ListenAndServe listens when Addr is empty.
+	DefaultAddr = "127.0.0.1:2121"
+	// DefaultRoot is selectftpd's --root. A Server whose Root is empty
+	// serves the current folder instead.
+	DefaultRoot = "./data"
+	// DefaultPluginDir is selectftpd's --plugins. A Server whose PluginDir
+	// is empty loads no plugins: it serves its in-process commands only.
 	DefaultPluginDir = "./plugins.d"
-	DefaultFallback  = "upper"
+	// DefaultFallback is the verb New routes unknown verbs to.
+	DefaultFallback = "upper"
+	// DefaultMaxConns bounds open connections.
+	DefaultMaxConns = 1024
 	// DefaultMaxConnsPerIP is the per-address connection limit: well below
 	// the total, so one host cannot take every slot.
 	DefaultMaxConnsPerIP = 128
+	// DefaultMaxHeader bounds control frames.
+	DefaultMaxHeader = 64 << 10
+	// DefaultIdleTimeout closes a connection with no request and no traffic.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultFrameTimeout closes a connection that leaves a frame half-sent.
+	DefaultFrameTimeout = 30 * time.Second
+	// DefaultWriteTimeout closes a connection that accepts no output.
+	DefaultWriteTimeout = 60 * time.Second
 	// DefaultHelloTimeout bounds the handshake.
 	DefaultHelloTimeout = 10 * time.Second
 	// DefaultMinRate is the slowest a client may send a body or read
@@ -36,6 +54,8 @@ const (
 	DefaultMinRate = 1 << 10
 	// DefaultRequestTimeout is how long a request may move no byte.
 	DefaultRequestTimeout = 60 * time.Second
+	// DefaultPluginScanInterval is how often the plugins folder is rescanned.
+	DefaultPluginScanInterval = 2 * time.Second
 )
 
 // Version is the server version sent in the Hello frame.
@@ -52,20 +72,22 @@ const (
 )
 
 // Server serves selectftp clients. Set fields before Serve; they must not
-// change after. The zero value serves in-process commands only, from the
-// current folder; New sets the defaults selectftpd uses.
+// change after, and the server never changes them itself: a zero field
+// means its default (the Default constants), read when used. The zero value
+// serves in-process commands only (see Register), from the current folder.
 type Server struct {
 	// Addr is the address ListenAndServe listens on (default DefaultAddr).
 	Addr string
-	// Root is the folder clients' paths are confined to (default "."). It is
-	// created when missing.
+	// Root is the folder clients' paths are confined to (default ".", the
+	// current folder). It is created when missing.
 	Root string
-	// PluginDir is where plugin binaries are discovered; "" loads none.
+	// PluginDir is where plugin binaries are discovered; "" (the default,
+	// also New's) loads none. selectftpd sets DefaultPluginDir.
 	PluginDir string
 	// PluginSettings holds each verb's settings, passed to its plugin.
 	PluginSettings map[string]map[string]any
 	// PluginScanInterval is how often PluginDir is rescanned for added,
-	// changed and removed plugins (default 2s; negative: never).
+	// changed and removed plugins (default DefaultPluginScanInterval; negative: never).
 	PluginScanInterval time.Duration
 	// Fallback is the verb unknown verbs are routed to, with the client's
 	// word prepended to the args; "" answers unknown_verb instead.
@@ -73,39 +95,40 @@ type Server struct {
 	// Backend picks the connection engine: BackendReactor (default where
 	// supported) or BackendGoroutine.
 	Backend string
-	// MaxConns limits open connections (default 1024); a client over the
+	// MaxConns limits open connections (default DefaultMaxConns); a client over the
 	// limit is told "busy" and closed.
 	MaxConns int
 	// MaxConnsPerIP limits open connections from one address (default
 	// DefaultMaxConnsPerIP; negative: no limit), so one host cannot take
 	// every slot.
 	MaxConnsPerIP int
-	// MaxHeader limits control frames (default 64 KiB).
+	// MaxHeader limits control frames (default DefaultMaxHeader).
 	MaxHeader int
 	// IdleTimeout closes connections with no request and no traffic
-	// (default 5m).
+	// (default DefaultIdleTimeout).
 	IdleTimeout time.Duration
 	// FrameTimeout closes connections that started a frame header or control
-	// frame and did not finish it (default 30s).
+	// frame and did not finish it (default DefaultFrameTimeout).
 	FrameTimeout time.Duration
 	// WriteTimeout closes connections whose peer accepts no bytes while
-	// output waits (default 60s). It is also the window MinWriteRate is
+	// output waits (default DefaultWriteTimeout). It is also the window MinWriteRate is
 	// measured over.
 	WriteTimeout time.Duration
 	// HelloTimeout closes connections that have not completed the Hello
-	// this long after they were accepted (default 10s).
+	// this long after they were accepted (default DefaultHelloTimeout).
 	HelloTimeout time.Duration
 	// MinBodyRate is the slowest a request body may arrive, in bytes per
-	// second averaged over each FrameTimeout window (default 1 KiB/s;
+	// second averaged over each FrameTimeout window (default DefaultMinRate;
 	// negative: no minimum). Time the server makes the client wait does
 	// not count.
 	MinBodyRate int
 	// MinWriteRate is the slowest a client may read output, in bytes per
 	// second averaged over each WriteTimeout window in which output waited
-	// throughout (default 1 KiB/s; negative: no minimum).
+	// throughout (default DefaultMinRate; negative: no minimum).
 	MinWriteRate int
 	// RequestTimeout cancels a request that moves no byte (body in,
-	// output out) for this long (default 60s; negative: never). Transfers
+	// output out) for this long (default DefaultRequestTimeout; negative:
+	// never). Transfers
 	// are measured by progress, not by how long they take. A command that
 	// ignores the cancellation is answered for a few seconds later, and
 	// its connection closed.
@@ -117,6 +140,12 @@ type Server struct {
 
 	reg       registry
 	mu        sync.Mutex
+	starting  chan struct{}      // non-nil while start runs; closed when it ends
+	stopStart context.CancelFunc // cancels a plugin start under way
+	backend   string             // the engine chosen
+	hello     []byte             // the Hello reply, the same for every client
+	logOnce   sync.Once
+	log       hclog.Logger // Logger, or the default one
 	engine    netpoll.Engine
 	root      *os.Root
 	plugins   *plugins.Manager
@@ -128,12 +157,15 @@ type Server struct {
 	nextID    atomic.Uint64
 	workers   *workers.Pool // runs requests
 	rootClose sync.Once
+	scanHook  func(context.Context) // tests: runs just before the first plugin scan
 }
 
-// New returns a Server with selectftpd's defaults: DefaultAddr,
-// DefaultRoot, DefaultPluginDir and the "upper" fallback.
+// New returns a Server that listens on DefaultAddr, serves DefaultRoot and
+// routes unknown verbs to DefaultFallback. It loads no plugins (PluginDir
+// is empty): register in-process commands, or set PluginDir, as selectftpd
+// does with DefaultPluginDir.
 func New() *Server {
-	return &Server{Addr: DefaultAddr, Root: DefaultRoot, PluginDir: DefaultPluginDir, Fallback: DefaultFallback}
+	return &Server{Addr: DefaultAddr, Root: DefaultRoot, Fallback: DefaultFallback}
 }
 
 // Register adds an in-process command. Verbs are lower-case words; a verb
@@ -146,51 +178,57 @@ func (s *Server) Register(cmd sdk.Command) error {
 // Commands lists the verbs the server serves now, sorted.
 func (s *Server) Commands() []sdk.Description { return s.reg.list() }
 
+// logger is Logger, or a default one made once; the field stays as set.
 func (s *Server) logger() hclog.Logger {
-	if s.Logger == nil {
-		s.Logger = hclog.New(&hclog.LoggerOptions{Name: "selectftpd"})
-	}
-	return s.Logger
+	s.logOnce.Do(func() {
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = hclog.New(&hclog.LoggerOptions{Name: "selectftpd"})
+		}
+	})
+	return s.log
 }
 
-func (s *Server) defaults() {
-	s.logger()
+// orDefault is v, or def when v is zero (or, unless negOK, negative).
+func orDefault[T int | time.Duration](v, def T, negOK bool) T {
+	if v == 0 || (v < 0 && !negOK) {
+		return def
+	}
+	return v
+}
+
+// The effective settings: each field as set, or its default.
+
+func (s *Server) maxConns() int  { return orDefault(s.MaxConns, DefaultMaxConns, false) }
+func (s *Server) maxHeader() int { return orDefault(s.MaxHeader, DefaultMaxHeader, false) }
+func (s *Server) maxConnsPerIP() int {
+	return orDefault(s.MaxConnsPerIP, DefaultMaxConnsPerIP, true)
+}
+func (s *Server) idleTimeout() time.Duration {
+	return orDefault(s.IdleTimeout, DefaultIdleTimeout, false)
+}
+func (s *Server) frameTimeout() time.Duration {
+	return orDefault(s.FrameTimeout, DefaultFrameTimeout, false)
+}
+func (s *Server) writeTimeout() time.Duration {
+	return orDefault(s.WriteTimeout, DefaultWriteTimeout, false)
+}
+func (s *Server) helloTimeout() time.Duration {
+	return orDefault(s.HelloTimeout, DefaultHelloTimeout, false)
+}
+func (s *Server) minBodyRate() int  { return orDefault(s.MinBodyRate, DefaultMinRate, true) }
+func (s *Server) minWriteRate() int { return orDefault(s.MinWriteRate, DefaultMinRate, true) }
+func (s *Server) defaultRequestTimeout() time.Duration {
+	return orDefault(s.RequestTimeout, DefaultRequestTimeout, true)
+}
+func (s *Server) scanInterval() time.Duration {
+	return orDefault(s.PluginScanInterval, DefaultPluginScanInterval, true)
+}
+func (s *Server) rootDir() string {
 	if s.Root == "" {
-		s.Root = "."
+		return "."
 	}
-	if s.MaxConns <= 0 {
-		s.MaxConns = 1024
-	}
-	if s.MaxHeader <= 0 {
-		s.MaxHeader = 64 << 10
-	}
-	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = 5 * time.Minute
-	}
-	if s.FrameTimeout <= 0 {
-		s.FrameTimeout = 30 * time.Second
-	}
-	if s.WriteTimeout <= 0 {
-		s.WriteTimeout = 60 * time.Second
-	}
-	if s.MaxConnsPerIP == 0 {
-		s.MaxConnsPerIP = DefaultMaxConnsPerIP
-	}
-	if s.HelloTimeout <= 0 {
-		s.HelloTimeout = DefaultHelloTimeout
-	}
-	if s.MinBodyRate == 0 {
-		s.MinBodyRate = DefaultMinRate
-	}
-	if s.MinWriteRate == 0 {
-		s.MinWriteRate = DefaultMinRate
-	}
-	if s.RequestTimeout == 0 {
-		s.RequestTimeout = DefaultRequestTimeout
-	}
-	if s.PluginScanInterval == 0 {
-		s.PluginScanInterval = 2 * time.Second
-	}
+	return s.Root
 }
 
 // ListenAndServe listens on s.Addr and serves.
@@ -214,7 +252,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return err
 	}
 	s.logger().Info("serving", "addr", ln.Addr().String(), "root", s.root.Name(),
-		"backend", s.Backend, "verbs", len(s.reg.list()))
+		"backend", s.backend, "verbs", len(s.reg.list()))
 	stopSweep := make(chan struct{})
 	go s.sweep(stopSweep)
 	err := s.engine.Serve(ln, &handler{s})
@@ -227,70 +265,121 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// start opens the root, makes the engine and starts the plugins. No lock is
+// held while it works (plugins take up to seconds each to start): s.mu only
+// claims the start and then publishes its result. A Shutdown or Close that
+// comes meanwhile cancels the plugin start and start undoes its work.
 func (s *Server) start(ln net.Listener) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing.Load() {
+		s.mu.Unlock()
 		return ErrServerClosed
 	}
-	if s.serving {
+	if s.serving || s.starting != nil {
+		s.mu.Unlock()
 		return errors.New("host: Serve called twice")
 	}
-	s.defaults()
-	if s.PluginDir != "" {
-		// A mistyped folder would otherwise serve no verbs, silently.
-		if fi, err := os.Stat(s.PluginDir); err != nil || !fi.IsDir() {
-			if err == nil {
-				err = errors.New("not a folder")
-			}
-			return fmt.Errorf("host: plugins folder %s: %w", s.PluginDir, err)
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.starting, s.stopStart = make(chan struct{}), cancel
+	s.mu.Unlock()
+
+	root, engine, mgr, err := s.open(ctx, ln)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.starting)
+	s.starting = nil
+	cancel()
+	if err == nil && s.closing.Load() {
+		err = ErrServerClosed // Shutdown or Close came while we started
 	}
-	abs, err := filepath.Abs(s.Root)
 	if err != nil {
+		if mgr != nil {
+			mgr.Close()
+		}
+		if engine != nil {
+			engine.Close()
+		}
+		if root != nil {
+			root.Close()
+		}
 		return err
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return fmt.Errorf("host: create root: %w", err)
-	}
-	if s.root, err = os.OpenRoot(abs); err != nil {
-		return fmt.Errorf("host: open root: %w", err)
-	}
-	if err := s.startEngine(ln); err != nil {
-		s.root.Close()
-		return err
-	}
+	s.root, s.engine, s.plugins = root, engine, mgr
 	s.sessions = map[*session]struct{}{}
 	s.perIP = map[string]int{}
 	s.workers = workers.New(10 * time.Second)
 	s.serving = true
-	if s.PluginDir != "" {
-		s.plugins = plugins.New(plugins.Config{
-			Dir: s.PluginDir, Settings: s.PluginSettings, Logger: s.logger().Named("plugins"),
-			Register:   func(cmd sdk.Command, path string) error { return s.reg.add(cmd, path) },
-			Unregister: func(verb, path string) { s.reg.remove(verb, path) },
-		})
-		if err := s.plugins.Scan(context.Background()); err != nil {
-			// A plugins folder someone else could write is refused: an
-			// operator must hear it at start, not find a server with no
-			// verbs.
-			s.plugins.Close()
-			s.engine.Close()
-			s.root.Close()
-			s.serving = false
-			return fmt.Errorf("host: %w", err)
-		}
-		if s.PluginScanInterval > 0 {
-			s.plugins.Watch(s.PluginScanInterval)
-		}
-	}
 	if _, ok := s.reg.lookup(s.Fallback); s.Fallback != "" && !ok {
 		s.logger().Warn("the fallback verb is not served (yet); unknown verbs get unknown_verb", "fallback", s.Fallback)
 	}
 	return nil
 }
 
-func (s *Server) startEngine(ln net.Listener) error {
+// open does start's work without a lock. What it returns it opened; on
+// error it has closed what it opened.
+func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.Engine, *plugins.Manager, error) {
+	s.logger()
+	frame, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{
+		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s.hello = frame // read by sessions only once serving, after s.mu
+	if s.PluginDir != "" {
+		// A mistyped folder would otherwise serve no verbs, silently.
+		if fi, err := os.Stat(s.PluginDir); err != nil || !fi.IsDir() {
+			if err == nil {
+				err = errors.New("not a folder")
+			}
+			return nil, nil, nil, fmt.Errorf("host: plugins folder %s: %w", s.PluginDir, err)
+		}
+	}
+	abs, err := filepath.Abs(s.rootDir())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, nil, nil, fmt.Errorf("host: create root: %w", err)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("host: open root: %w", err)
+	}
+	engine, err := s.startEngine(ln)
+	if err != nil {
+		root.Close()
+		return nil, nil, nil, err
+	}
+	if s.PluginDir == "" {
+		return root, engine, nil, nil
+	}
+	mgr := plugins.New(plugins.Config{
+		Dir: s.PluginDir, Settings: s.PluginSettings, Logger: s.logger().Named("plugins"),
+		Register:   func(cmd sdk.Command, path string) error { return s.reg.add(cmd, path) },
+		Unregister: func(verb, path string) { s.reg.remove(verb, path) },
+	})
+	if s.scanHook != nil {
+		s.scanHook(ctx)
+	}
+	if err := mgr.Scan(ctx); err != nil {
+		// A plugins folder someone else could write is refused: an
+		// operator must hear it at start, not find a server with no
+		// verbs.
+		mgr.Close()
+		engine.Close()
+		root.Close()
+		return nil, nil, nil, fmt.Errorf("host: %w", err)
+	}
+	if iv := s.scanInterval(); iv > 0 {
+		mgr.Watch(iv)
+	}
+	return root, engine, mgr, nil
+}
+
+// startEngine makes the connection engine Backend names (and records which
+// one in s.backend).
+func (s *Server) startEngine(ln net.Listener) (netpoll.Engine, error) {
 	opts := netpoll.Options{ReadBuffer: 256 << 10, OnAcceptError: func(err error) {
 		go s.logger().Warn("accept failed; retrying", "error", err)
 	}}
@@ -299,21 +388,20 @@ func (s *Server) startEngine(ln net.Listener) error {
 	case "", BackendReactor:
 		if isTCP {
 			if e, err := netpoll.NewReactor(opts); err == nil {
-				s.engine, s.Backend = e, BackendReactor
-				return nil
+				s.backend = BackendReactor
+				return e, nil
 			} else if s.Backend == BackendReactor {
-				return fmt.Errorf("host: reactor: %w", err)
+				return nil, fmt.Errorf("host: reactor: %w", err)
 			}
 		} else if s.Backend == BackendReactor {
-			return fmt.Errorf("host: the reactor needs a TCP listener, not %T", ln)
+			return nil, fmt.Errorf("host: the reactor needs a TCP listener, not %T", ln)
 		}
-		s.engine, s.Backend = netpoll.NewGoroutine(opts), BackendGoroutine
 	case BackendGoroutine:
-		s.engine = netpoll.NewGoroutine(opts)
 	default:
-		return fmt.Errorf("host: unknown backend %q", s.Backend)
+		return nil, fmt.Errorf("host: unknown backend %q", s.Backend)
 	}
-	return nil
+	s.backend = BackendGoroutine
+	return netpoll.NewGoroutine(opts), nil
 }
 
 // Shutdown stops the server gracefully: it stops accepting, tells idle
@@ -325,6 +413,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.closing.CompareAndSwap(false, true) {
 		s.mu.Unlock()
 		return nil
+	}
+	if s.starting != nil {
+		// Serve is still starting: cut the plugin start short, and
+		// start undoes itself and makes Serve return ErrServerClosed.
+		starting := s.starting
+		s.stopStart()
+		s.mu.Unlock()
+		select {
+		case <-starting:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if !s.serving {
 		s.mu.Unlock()
@@ -342,7 +443,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	s.engine.StopAccepting() // closes the listener
 	for _, ss := range live {
-		ss.shutdown()
+		// An idle session closes at once, a busy one when its request
+		// ends: step decides, on the session's loop.
+		ss.post(func() { ss.apply(sessEvent{kind: evShutdown}) })
 	}
 	var err error
 	select {
@@ -360,6 +463,9 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing.Store(true)
 	serving := s.serving
+	if s.starting != nil {
+		s.stopStart() // start undoes itself, seeing closing
+	}
 	s.mu.Unlock()
 	if serving {
 		s.release()
@@ -385,10 +491,10 @@ func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok boo
 	switch {
 	case s.closing.Load():
 		return protocol.CodeShuttingDown, "the server is shutting down", false
-	case len(s.sessions) >= s.MaxConns:
-		return protocol.CodeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.MaxConns), false
-	case s.MaxConnsPerIP > 0 && s.perIP[ss.ip] >= s.MaxConnsPerIP:
-		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.MaxConnsPerIP), false
+	case len(s.sessions) >= s.maxConns():
+		return protocol.CodeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.maxConns()), false
+	case s.maxConnsPerIP() > 0 && s.perIP[ss.ip] >= s.maxConnsPerIP():
+		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.maxConnsPerIP()), false
 	}
 	s.sessions[ss] = struct{}{}
 	s.perIP[ss.ip]++

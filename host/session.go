@@ -19,21 +19,11 @@ import (
 	"github.com/selectftp/selectftp/sdk"
 )
 
-// bodyBuffer bounds each upload's buffer between the loop and the command:
-// deep enough that the loop and the command work on it at the same time
-// (256 KiB made them take turns), small enough to bound a stalled upload.
-const bodyBuffer = 1 << 20
-
-type sessionState int
-
-const (
-	stateHello    sessionState = iota // waiting for the client's Hello
-	stateIdle                         // between requests
-	stateBody                         // a request runs and its body streams in
-	stateRunning                      // a request runs, its body has ended
-	stateDraining                     // the response is done, the body is not: discard to End
-	stateClosed                       // a final status was queued or the conn closed
-)
+// bodyBufferSize bounds each upload's buffer between the loop and the
+// command: deep enough that the loop and the command work on it at the same
+// time (256 KiB made them take turns), small enough to bound a stalled
+// upload.
+const bodyBufferSize = 1 << 20
 
 // handler adapts the Server to netpoll's callbacks. They run on the event
 // loop, so nothing here blocks: requests run on their own goroutines.
@@ -41,12 +31,12 @@ type handler struct{ s *Server }
 
 func (h *handler) OnOpen(c netpoll.Conn) {
 	ss := &session{srv: h.s, c: c, id: "c" + strconv.FormatUint(h.s.nextID.Add(1), 10), opened: time.Now()}
-	ss.parser.MaxControl = h.s.MaxHeader
+	ss.parser.MaxControl = h.s.maxHeader()
 	ss.ip = peerIP(c.RemoteAddr())
 	ss.touch()
 	c.SetContext(ss)
 	if code, msg, ok := h.s.addSession(ss); !ok {
-		ss.fail(code, msg)
+		ss.apply(sessEvent{kind: evFail, status: protocol.Status{Code: code, Message: msg}})
 		return
 	}
 	ss.tracked = true
@@ -65,7 +55,10 @@ func (h *handler) OnClose(c netpoll.Conn, err error) {
 	if ss == nil {
 		return
 	}
-	ss.onClose(err)
+	ss.apply(sessEvent{kind: evClosed})
+	if ss.tracked {
+		ss.srv.dropSession(ss)
+	}
 }
 
 // peerIP is the key of the per-IP limit: the address without the port,
@@ -85,35 +78,40 @@ func peerIP(a net.Addr) string {
 	return ip.String()
 }
 
-// session is one client connection.
+// session is one client connection. It has one owner: the connection's
+// event loop. Its callbacks and the functions other goroutines post to it
+// (netpoll's Conn.Post: a command's result, the sweeper's checks, Shutdown)
+// are the only code that reads or changes the fields below, so they need no
+// lock, and step alone decides every change of state.
 type session struct {
-	srv     *Server
-	c       netpoll.Conn
-	id      string
-	opened  time.Time
-	tracked bool   // counted in srv.sessions
-	ip      string // the peer's address, the per-IP limit's key
+	srv    *Server
+	c      netpoll.Conn
+	id     string
+	opened time.Time
+	ip     string // the peer's address, the per-IP limit's key
 
-	// Loop-only state.
-	parser protocol.Parser
-	log    hclog.Logger // see logger
+	// Owned by the event loop.
+	st         sessState
+	tracked    bool // counted in srv.sessions
+	parser     protocol.Parser
+	log        hclog.Logger // see logger
+	body       *bodyBuf     // the running request's body
+	verb       string       // the running request's verb, for its timeout
+	seq        uint64       // numbers requests, so the timers tell one from the next
+	timedOut   uint64       // seq of the request the deadline cancelled
+	lastActive time.Time
+	frameStart time.Time // when the pending partial frame began; zero: none
+	bodyIn     int64     // body bytes received, for the minimum rate
+	timers     timerState
 
-	// Shared with the request goroutine and the timers.
-	mu         sync.Mutex
-	state      sessionState
-	body       *bodyPipe
-	cancel     context.CancelFunc
-	stopping   bool   // shut down once the current request ends
-	finishing  bool   // a request's status is being queued
-	verb       string // the running request's verb, for its timeout
-	lastActive atomic.Int64
-	frameStart atomic.Int64  // when the pending partial frame began; 0: none
-	bodyIn     atomic.Int64  // body bytes received, for the minimum rate
-	progress   atomic.Int64  // last time the running request moved a byte
-	seq        uint64        // numbers requests, so the timers tell one from the next
-	timedOut   atomic.Uint64 // seq of the request the deadline cancelled
+	// progress is the last time the running request moved a byte; the
+	// command's goroutine writes it (sdk.Progress, body reads).
+	progress atomic.Int64
 
-	timers timerState // the sweeper's own bookkeeping
+	// mu guards cancel for readers off the loop (tests); the loop alone
+	// sets it.
+	mu     sync.Mutex
+	cancel context.CancelFunc
 }
 
 // logger is the session's logger, made on first use: most connections
@@ -125,34 +123,69 @@ func (ss *session) logger() hclog.Logger {
 	return ss.log
 }
 
-func (ss *session) touch() { ss.lastActive.Store(time.Now().UnixNano()) }
+func (ss *session) touch() { ss.lastActive = time.Now() }
 
 // markProgress records that the running request moved a byte: the request
 // deadline measures time without progress, not time since the start.
 func (ss *session) markProgress() { ss.progress.Store(time.Now().UnixNano()) }
 
-// fail queues a final status and closes the connection after it is sent.
-func (ss *session) fail(code protocol.Code, msg string) {
-	ss.mu.Lock()
-	if ss.state == stateClosed {
+// post runs fn on the session's loop; a closed connection drops it, which
+// is right for every caller: OnClose has already stopped the request.
+func (ss *session) post(fn func()) { ss.c.Post(fn) }
+
+// apply runs one event through step and does what it says, in step's
+// order: a final status is queued before the running command hears of the
+// cancellation, so its own answer ("canceled") cannot overtake it (after
+// CloseWrite its writes fail).
+func (ss *session) apply(e sessEvent) {
+	next, acts, final := step(ss.st, e)
+	ss.st = next
+	if acts&actSendHello != 0 {
+		ss.c.Enqueue(ss.srv.hello)
+	}
+	if acts&actStart != 0 {
+		ss.start(e.req)
+	}
+	if acts&(actBody|actCount) != 0 {
+		ss.bodyIn += int64(len(e.payload))
+	}
+	if acts&actBody != 0 {
+		ss.body.write(e.payload)
+		ss.markProgress()
+	}
+	if acts&actEndBody != 0 {
+		ss.body.end(nil)
+	}
+	if acts&actStatus != 0 {
+		ss.status(e.status)
+	}
+	if acts&actFinal != 0 {
+		ss.status(final)
+	}
+	if acts&actCloseWrite != 0 {
+		ss.c.CloseWrite()
+	}
+	if acts&(actRelease|actAbort) != 0 {
+		ss.mu.Lock()
+		cancel := ss.cancel
+		ss.cancel = nil
 		ss.mu.Unlock()
-		return
-	}
-	ss.state = stateClosed
-	cancel, body := ss.cancel, ss.body
-	ss.mu.Unlock()
-	// The final status goes out before the running command hears of the
-	// cancellation, so its own answer ("canceled") cannot overtake it:
-	// after CloseWrite its writes fail.
-	if frame, err := protocol.Marshal(protocol.TypeStatus, protocol.Status{Code: code, Message: msg}); err == nil {
-		ss.c.Enqueue(frame)
-	}
-	ss.c.CloseWrite()
-	if cancel != nil {
 		cancel()
+		if acts&actAbort != 0 {
+			msg := final.Message
+			if e.kind == evClosed {
+				msg = "the client closed the connection"
+			}
+			ss.body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: msg})
+		}
+		ss.body = nil
 	}
-	if body != nil {
-		body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: msg})
+}
+
+func (ss *session) status(st protocol.Status) {
+	// Marshal cuts a status message that would not fit its frame.
+	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
+		ss.c.Enqueue(frame)
 	}
 }
 
@@ -162,9 +195,11 @@ func (ss *session) onData(in []byte) int {
 	// The half-sent-frame timer runs while a header or control frame is
 	// incomplete, however consume stopped.
 	if ss.parser.Pending() && !ss.parser.InData() {
-		ss.frameStart.CompareAndSwap(0, time.Now().UnixNano())
+		if ss.frameStart.IsZero() {
+			ss.frameStart = time.Now()
+		}
 	} else {
-		ss.frameStart.Store(0)
+		ss.frameStart = time.Time{}
 	}
 	return n
 }
@@ -174,17 +209,15 @@ func (ss *session) onData(in []byte) int {
 func (ss *session) consume(in []byte) int {
 	consumed := 0
 	for consumed < len(in) {
-		ss.mu.Lock()
-		state, body := ss.state, ss.body
-		ss.mu.Unlock()
-		if state == stateClosed {
+		ph := ss.st.phase
+		if ph == phaseClosed {
 			return len(in)
 		}
 		// Hand out no more body bytes than the buffer takes; headers and
 		// End frames still get through.
 		limit := len(in) - consumed
-		if state == stateBody {
-			limit = min(limit, body.room())
+		if ph == phaseBody {
+			limit = min(limit, ss.body.room())
 			if limit == 0 && ss.parser.InData() {
 				return consumed // paused until the command reads
 			}
@@ -192,7 +225,7 @@ func (ss *session) consume(in []byte) int {
 		// A client that sends requests and never reads the answers must
 		// not make us hold answers without bound: stop here, and the
 		// connection hands back the rest once its output drains.
-		if (state == stateIdle || state == stateHello) && ss.c.OutputFull() {
+		if (ph == phaseIdle || ph == phaseHello) && ss.c.OutputFull() {
 			return consumed
 		}
 		ev, n, err := ss.parser.NextLimit(in[consumed:], limit)
@@ -202,11 +235,11 @@ func (ss *session) consume(in []byte) int {
 			if errors.Is(err, protocol.ErrTooLarge) {
 				code = sdk.CodeTooLarge
 			}
-			ss.fail(code, err.Error())
+			ss.apply(sessEvent{kind: evFail, status: protocol.Status{Code: code, Message: err.Error()}})
 			return len(in)
 		}
 		if ev.Kind != protocol.EventNone {
-			ss.event(ev, state, body)
+			ss.apply(frameEvent(ev))
 		} else if n == 0 {
 			break
 		}
@@ -214,196 +247,41 @@ func (ss *session) consume(in []byte) int {
 	return consumed
 }
 
-func (ss *session) event(ev protocol.Event, state sessionState, body *bodyPipe) {
+// frameEvent turns a parsed frame into the session's event, checking a
+// Hello and decoding a Request on the way.
+func frameEvent(ev protocol.Event) sessEvent {
 	switch ev.Kind {
 	case protocol.EventData:
-		switch state {
-		case stateBody:
-			ss.bodyIn.Add(int64(len(ev.Payload)))
-			body.write(ev.Payload)
-		case stateDraining:
-			ss.bodyIn.Add(int64(len(ev.Payload)))
-		default:
-			ss.fail(protocol.CodeProtocol, "data frame outside a request body")
-		}
+		return sessEvent{kind: evData, payload: ev.Payload}
 	case protocol.EventEnd:
-		ss.end()
-	case protocol.EventControl:
-		switch {
-		case state == stateHello && ev.Type == protocol.TypeHello:
-			ss.hello(ev.Payload)
-		case state == stateHello:
-			ss.fail(protocol.CodeProtocol, fmt.Sprintf("expected a hello frame, got %v", ev.Type))
-		case state == stateIdle && ev.Type == protocol.TypeRequest:
-			ss.request(ev.Payload)
-		case ev.Type == protocol.TypeRequest:
-			ss.fail(protocol.CodeProtocol, "a request arrived while another was running")
-		default:
-			ss.fail(protocol.CodeProtocol, fmt.Sprintf("unexpected %v frame from a client", ev.Type))
+		return sessEvent{kind: evEnd}
+	}
+	switch ev.Type {
+	case protocol.TypeHello:
+		if st, ok := checkHello(ev.Payload); !ok {
+			return sessEvent{kind: evBadHello, status: st}
 		}
-	}
-}
-
-func (ss *session) setState(from, to sessionState) {
-	ss.mu.Lock()
-	if ss.state == from {
-		ss.state = to
-	}
-	ss.mu.Unlock()
-}
-
-// end handles an End frame. It reads the state afresh: the request may have
-// finished since this batch of input began.
-func (ss *session) end() {
-	ss.mu.Lock()
-	switch ss.state {
-	case stateBody:
-		ss.state = stateRunning
-		body := ss.body
-		ss.mu.Unlock()
-		body.end(nil)
-	case stateDraining:
-		ss.state = stateIdle
-		stopping := ss.stopping && !ss.finishing // else run() closes it
-		ss.mu.Unlock()
-		if stopping {
-			ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
+		return sessEvent{kind: evHello}
+	case protocol.TypeRequest:
+		q, err := protocol.DecodeRequest(ev.Payload)
+		if err != nil {
+			return sessEvent{kind: evBadRequest, status: protocol.Status{Code: sdk.CodeBadRequest, Message: "invalid request: " + err.Error()}}
 		}
-	default:
-		ss.mu.Unlock()
-		ss.fail(protocol.CodeProtocol, "end frame outside a request body")
+		return sessEvent{kind: evRequest, req: q}
 	}
+	return sessEvent{kind: evControl, frame: ev.Type}
 }
 
-func (ss *session) hello(payload []byte) {
+// checkHello checks a client's Hello, and says why not when it fails.
+func checkHello(payload []byte) (protocol.Status, bool) {
 	var h protocol.Hello
-	if err := protocol.Unmarshal(protocol.TypeHello, payload, &h); err != nil {
-		ss.fail(sdk.CodeBadRequest, err.Error())
-		return
+	switch err := protocol.Unmarshal(protocol.TypeHello, payload, &h); {
+	case err != nil:
+		return protocol.Status{Code: sdk.CodeBadRequest, Message: err.Error()}, false
+	case h.Protocol != protocol.ProtocolName:
+		return protocol.Status{Code: protocol.CodeProtocol, Message: fmt.Sprintf("unknown protocol %q, want %q", h.Protocol, protocol.ProtocolName)}, false
+	case !slices.Contains(h.Versions, protocol.Version):
+		return protocol.Status{Code: protocol.CodeUnsupportedVersion, Message: fmt.Sprintf("client speaks versions %v; this server speaks %d", h.Versions, protocol.Version)}, false
 	}
-	if h.Protocol != protocol.ProtocolName {
-		ss.fail(protocol.CodeProtocol, fmt.Sprintf("unknown protocol %q, want %q", h.Protocol, protocol.ProtocolName))
-		return
-	}
-	if !slices.Contains(h.Versions, protocol.Version) {
-		ss.fail(protocol.CodeUnsupportedVersion, fmt.Sprintf("client speaks versions %v; this server speaks %d", h.Versions, protocol.Version))
-		return
-	}
-	frame, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{
-		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version})
-	if err != nil {
-		ss.fail(sdk.CodeInternal, err.Error())
-		return
-	}
-	ss.setState(stateHello, stateIdle)
-	ss.c.Enqueue(frame)
-}
-
-// request starts a command on its own goroutine.
-func (ss *session) request(payload []byte) {
-	q, err := protocol.DecodeRequest(payload)
-	if err != nil {
-		// The body still follows: answer now and drop it up to End.
-		ss.setState(stateIdle, stateDraining)
-		ss.status(protocol.Status{Code: sdk.CodeBadRequest, Message: "invalid request: " + err.Error()})
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ctx = sdk.WithProgress(ctx, ss.markProgress)
-	body := newBodyPipe(bodyBuffer, ss.c.ResumeRead)
-	body.progress = ss.markProgress
-	ss.markProgress()
-	ss.mu.Lock()
-	ss.seq++
-	seq := ss.seq
-	ss.state, ss.body, ss.cancel, ss.verb = stateBody, body, cancel, q.Verb
-	ss.mu.Unlock()
-	req := &sdk.Request{
-		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
-		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
-		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
-	}
-	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, body) })
-}
-
-func (ss *session) status(st protocol.Status) {
-	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
-		ss.c.Enqueue(frame)
-	}
-}
-
-func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, body *bodyPipe) {
-	start := time.Now()
-	verb := req.Verb
-	w := &responseWriter{c: ss.c}
-	err := ss.srv.dispatch(ctx, req, w)
-	body.finish()
-	st := protocol.Status{Code: protocol.CodeOK}
-	if err != nil && ss.timedOut.Load() == seq {
-		// What broke is the cancellation; say why it came.
-		err = sdk.Errorf(sdk.CodeTimeout, "%s made no progress for %v and was stopped", verb, ss.srv.requestTimeout(verb))
-	}
-	if err != nil {
-		if ctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeUnavailable && sdk.CodeOf(err) != sdk.CodeTimeout {
-			err = context.Canceled // the client went away; say so, not what broke
-		}
-		st = protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
-	}
-	// The state moves on before the status is queued: the client may send
-	// its next request the moment it reads the status. Until the status is
-	// queued, finishing keeps shutdown and the idle timer from speaking
-	// first.
-	ss.mu.Lock()
-	ss.cancel()
-	ss.cancel, ss.body = nil, nil
-	switch ss.state {
-	case stateBody:
-		ss.state = stateDraining // closes on End if stopping
-	case stateRunning:
-		ss.state = stateIdle
-	}
-	ss.finishing = true
-	ss.mu.Unlock()
-	ss.touch()
-	w.finish(st)
-	ss.mu.Lock()
-	ss.finishing = false
-	stopping := ss.stopping && ss.state == stateIdle
-	ss.mu.Unlock()
-	log := ss.srv.logger()
-	if st.Code == sdk.CodeInternal || st.Code == sdk.CodeUnavailable {
-		log.Error("request failed", "session", ss.id, "verb", verb, "code", st.Code, "error", err)
-	} else if log.IsDebug() {
-		log.Debug("request", "session", ss.id, "verb", verb, "code", st.Code, "took", time.Since(start))
-	}
-	if stopping {
-		ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
-	}
-}
-
-// shutdown closes an idle session now and a busy one when its request ends.
-func (ss *session) shutdown() {
-	ss.mu.Lock()
-	ss.stopping = true
-	idle := (ss.state == stateIdle || ss.state == stateHello) && !ss.finishing
-	ss.mu.Unlock()
-	if idle {
-		ss.fail(protocol.CodeShuttingDown, "the server is shutting down")
-	}
-}
-
-func (ss *session) onClose(err error) {
-	ss.mu.Lock()
-	ss.state = stateClosed
-	cancel, body := ss.cancel, ss.body
-	ss.mu.Unlock()
-	if cancel != nil {
-		cancel() // the client went away: the command's context says so
-	}
-	if body != nil {
-		body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: "the client closed the connection"})
-	}
-	if ss.tracked {
-		ss.srv.dropSession(ss)
-	}
+	return protocol.Status{}, true
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -14,8 +15,8 @@ import (
 // shorter request timeout shortens it too.
 const cancelGrace = 5 * time.Second
 
-// timerState is the sweeper's bookkeeping for one session. Only the sweeper
-// goroutine touches it, so it needs no lock.
+// timerState is the timers' bookkeeping for one session. The session's loop
+// owns it, as it owns the session.
 type timerState struct {
 	// Minimum write rate: a window opens when output starts waiting.
 	wStart time.Time
@@ -34,11 +35,12 @@ func (s *Server) requestTimeout(verb string) time.Duration {
 	if d, ok := s.VerbTimeouts[strings.ToLower(verb)]; ok && d > 0 {
 		return d
 	}
-	return s.RequestTimeout
+	return s.defaultRequestTimeout()
 }
 
-// check enforces the session's timers; the sweeper calls it. Each rule
-// closes a door a slow or silent client could otherwise hold open forever:
+// check enforces the session's timers; the sweeper posts it to the
+// session's loop. Each rule closes a door a slow or silent client could
+// otherwise hold open forever:
 //
 //   - handshake: the Hello must be complete within HelloTimeout of accept;
 //   - idle: no request and no traffic for IdleTimeout;
@@ -56,65 +58,68 @@ func (s *Server) requestTimeout(verb string) time.Duration {
 //     it and closes.
 func (ss *session) check(now time.Time) {
 	s := ss.srv
-	t := &ss.timers
 	n, last := ss.c.Pending()
-	sent := ss.c.Sent()
-	if n > 0 && now.Sub(last) > s.WriteTimeout {
-		go s.logger().Warn("closing stalled connection", "session", ss.id, "queued", n)
+	if why := ss.timers.writeCheck(now, n, last, ss.c.Sent(), s.writeTimeout(), s.minWriteRate()); why != "" {
+		go s.logger().Warn(why, "session", ss.id, "queued", n, "window", s.writeTimeout())
 		ss.c.Close()
 		return
 	}
-	if n == 0 {
-		t.wStart = time.Time{}
-	} else if t.wStart.IsZero() {
-		t.wStart, t.wSent = now, sent
-	} else if now.Sub(t.wStart) >= s.WriteTimeout {
-		if s.MinWriteRate > 0 && float64(sent-t.wSent) < float64(s.MinWriteRate)*s.WriteTimeout.Seconds() {
-			go s.logger().Warn("closing connection that reads too slowly", "session", ss.id,
-				"bytes", sent-t.wSent, "window", s.WriteTimeout)
-			ss.c.Close()
-			return
-		}
-		t.wStart, t.wSent = now, sent
-	}
-	if fs := ss.frameStart.Load(); fs != 0 && now.Sub(time.Unix(0, fs)) > s.FrameTimeout {
-		ss.fail(sdk.CodeTimeout, fmt.Sprintf("frame not completed within %v", s.FrameTimeout))
+	if !ss.frameStart.IsZero() && now.Sub(ss.frameStart) > s.frameTimeout() {
+		ss.timeout(fmt.Sprintf("frame not completed within %v", s.frameTimeout()))
 		return
 	}
-
-	ss.mu.Lock()
-	state, finishing, body, cancel, verb, seq := ss.state, ss.finishing, ss.body, ss.cancel, ss.verb, ss.seq
-	ss.mu.Unlock()
-	if state == stateHello && now.Sub(ss.opened) > s.HelloTimeout {
-		ss.fail(sdk.CodeTimeout, fmt.Sprintf("no hello within %v", s.HelloTimeout))
+	ph := ss.st.phase
+	if ph == phaseHello && now.Sub(ss.opened) > s.helloTimeout() {
+		ss.timeout(fmt.Sprintf("no hello within %v", s.helloTimeout()))
 		return
 	}
-	if ss.uploadTooSlow(now, state, body) {
-		ss.fail(sdk.CodeTimeout, fmt.Sprintf("upload slower than %d bytes/s over %v", s.MinBodyRate, s.FrameTimeout))
+	inBody := ph == phaseBody || ph == phaseDraining
+	stalled := ss.body != nil && ss.body.stalled()
+	if ss.timers.uploadTooSlow(now, inBody && !stalled, ss.bodyIn, s.minBodyRate(), s.frameTimeout()) {
+		ss.timeout(fmt.Sprintf("upload slower than %d bytes/s over %v", s.minBodyRate(), s.frameTimeout()))
 		return
 	}
-	if finishing {
+	if !ss.st.running() {
+		ss.timers.cancelledAt = time.Time{}
+	} else if ss.requestStuck(now, n) {
+		ss.timeout(fmt.Sprintf("%s made no progress for %v and did not stop", ss.verb, s.requestTimeout(ss.verb)))
 		return
 	}
-	running := state == stateBody || state == stateRunning
-	if !running {
-		t.cancelledAt = time.Time{}
-	} else if ss.requestStuck(now, n, sent, seq, verb, cancel) {
-		ss.fail(sdk.CodeTimeout, fmt.Sprintf("%s made no progress for %v and did not stop", verb, s.requestTimeout(verb)))
-		return
-	}
-	quiet := now.Sub(time.Unix(0, ss.lastActive.Load()))
-	if (state == stateIdle || state == stateBody || state == stateDraining) && quiet > s.IdleTimeout {
-		ss.fail(sdk.CodeTimeout, fmt.Sprintf("no traffic for %v", s.IdleTimeout))
+	if (ph == phaseIdle || ph == phaseBody || ph == phaseDraining) && now.Sub(ss.lastActive) > s.idleTimeout() {
+		ss.timeout(fmt.Sprintf("no traffic for %v", s.idleTimeout()))
 	}
 }
 
-// uploadTooSlow applies the minimum upload rate to a body in progress.
-func (ss *session) uploadTooSlow(now time.Time, state sessionState, body *bodyPipe) bool {
-	s, t := ss.srv, &ss.timers
-	in := ss.bodyIn.Load()
-	inBody := state == stateBody || state == stateDraining
-	if !inBody || s.MinBodyRate <= 0 || (body != nil && body.stalled()) {
+func (ss *session) timeout(msg string) {
+	ss.apply(sessEvent{kind: evFail, status: protocol.Status{Code: sdk.CodeTimeout, Message: msg}})
+}
+
+// writeCheck applies the write stall and write rate rules to a connection
+// with n bytes queued, last accepted at last, sent in all. It returns why
+// to close, or "".
+func (t *timerState) writeCheck(now time.Time, n int, last time.Time, sent uint64, window time.Duration, minRate int) string {
+	if n > 0 && now.Sub(last) > window {
+		return "closing stalled connection"
+	}
+	switch {
+	case n == 0:
+		t.wStart = time.Time{}
+	case t.wStart.IsZero():
+		t.wStart, t.wSent = now, sent
+	case now.Sub(t.wStart) >= window:
+		if minRate > 0 && float64(sent-t.wSent) < float64(minRate)*window.Seconds() {
+			return "closing connection that reads too slowly"
+		}
+		t.wStart, t.wSent = now, sent
+	}
+	return ""
+}
+
+// uploadTooSlow applies the minimum upload rate: counting says a body is
+// arriving that the server is not making wait, in is the body bytes
+// received so far.
+func (t *timerState) uploadTooSlow(now time.Time, counting bool, in int64, minRate int, window time.Duration) bool {
+	if !counting || minRate <= 0 {
 		// No body, or one the server is making wait: start afresh.
 		t.bStart = time.Time{}
 		return false
@@ -123,10 +128,10 @@ func (ss *session) uploadTooSlow(now time.Time, state sessionState, body *bodyPi
 		t.bStart, t.bIn = now, in
 		return false
 	}
-	if now.Sub(t.bStart) < s.FrameTimeout {
+	if now.Sub(t.bStart) < window {
 		return false
 	}
-	if float64(in-t.bIn) < float64(s.MinBodyRate)*s.FrameTimeout.Seconds() {
+	if float64(in-t.bIn) < float64(minRate)*window.Seconds() {
 		return true
 	}
 	t.bStart, t.bIn = now, in
@@ -136,18 +141,18 @@ func (ss *session) uploadTooSlow(now time.Time, state sessionState, body *bodyPi
 // requestStuck applies the request deadline. It cancels a request that has
 // moved no byte for its timeout, and reports true once the command has
 // ignored that for cancelGrace.
-func (ss *session) requestStuck(now time.Time, pending int, sent, seq uint64, verb string, cancel func()) bool {
+func (ss *session) requestStuck(now time.Time, pending int) bool {
 	t := &ss.timers
-	if seq != t.request {
-		t.request, t.cancelledAt = seq, time.Time{}
+	if ss.seq != t.request {
+		t.request, t.cancelledAt = ss.seq, time.Time{}
 	}
 	// Output waiting on the client is the client's business (the write
 	// rules cover it): the command is not stuck while it waits.
-	if pending > 0 || sent != t.lastSent {
+	if sent := ss.c.Sent(); pending > 0 || sent != t.lastSent {
 		t.lastSent = sent
 		ss.markProgress()
 	}
-	limit := ss.srv.requestTimeout(verb)
+	limit := ss.srv.requestTimeout(ss.verb)
 	if !t.cancelledAt.IsZero() {
 		return now.Sub(t.cancelledAt) > min(cancelGrace, limit)
 	}
@@ -155,8 +160,11 @@ func (ss *session) requestStuck(now time.Time, pending int, sent, seq uint64, ve
 		return false
 	}
 	t.cancelledAt = now
-	ss.timedOut.Store(seq) // read and cancel are of the same request: one lock section
-	go ss.srv.logger().Warn("cancelling a request that made no progress", "session", ss.id, "verb", verb, "timeout", limit)
+	ss.timedOut = ss.seq
+	go ss.srv.logger().Warn("cancelling a request that made no progress", "session", ss.id, "verb", ss.verb, "timeout", limit)
+	ss.mu.Lock()
+	cancel := ss.cancel
+	ss.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
@@ -166,7 +174,7 @@ func (ss *session) requestStuck(now time.Time, pending int, sent, seq uint64, ve
 // sweep runs the timers until stop is closed.
 func (s *Server) sweep(stop chan struct{}) {
 	every := time.Second
-	for _, d := range []time.Duration{s.IdleTimeout, s.FrameTimeout, s.WriteTimeout, s.HelloTimeout, s.RequestTimeout} {
+	for _, d := range []time.Duration{s.idleTimeout(), s.frameTimeout(), s.writeTimeout(), s.helloTimeout(), s.defaultRequestTimeout()} {
 		if d > 0 {
 			every = min(every, d/4)
 		}
@@ -191,7 +199,7 @@ func (s *Server) sweep(stop chan struct{}) {
 			}
 			s.mu.Unlock()
 			for _, ss := range live {
-				ss.check(now)
+				ss.post(func() { ss.check(now) })
 			}
 		}
 	}

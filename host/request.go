@@ -1,0 +1,101 @@
+package host
+
+import (
+	"context"
+	"time"
+
+	"github.com/selectftp/selectftp/protocol"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// result is what a command's goroutine posts back to the loop when the
+// command returns.
+type result struct {
+	err     error // the command's
+	metaErr error // metadata that could not be sent ahead of an OK status
+	ctxDone bool  // the request's context was cancelled
+	took    time.Duration
+}
+
+// start starts a request's command on its own goroutine (step said
+// actStart). The loop keeps the body buffer's writing end and the cancel
+// function; the goroutine gets the rest.
+func (ss *session) start(q protocol.Request) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx = sdk.WithProgress(ctx, ss.markProgress)
+	buf := newBodyBuf(bodyBufferSize, ss.c.ResumeRead)
+	body := &requestBody{buf: buf, progress: ss.markProgress}
+	ss.markProgress()
+	ss.seq++
+	seq := ss.seq
+	ss.body, ss.verb = buf, q.Verb
+	ss.mu.Lock()
+	ss.cancel = cancel
+	ss.mu.Unlock()
+	req := &sdk.Request{
+		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
+		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
+		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
+	}
+	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf) })
+}
+
+// run is the request's goroutine. It sends the command's output (through
+// the response writer) and posts the result; the loop then moves the state
+// on and queues the Status in one step, so nothing (shutdown, the idle
+// timer, the client's next request) can come between the two.
+func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf) {
+	start, verb := time.Now(), req.Verb // dispatch may rewrite the verb (fallback)
+	w := &responseWriter{c: ss.c}
+	err := ss.srv.dispatch(ctx, req, w)
+	buf.finish()
+	r := result{err: err, ctxDone: ctx.Err() != nil}
+	r.metaErr = w.settle(err == nil)
+	r.took = time.Since(start)
+	ss.post(func() { ss.done(seq, verb, r) })
+}
+
+// settle is the first half of finish, the half that may wait: metadata not
+// yet sent goes ahead of an OK status. The loop queues the status itself.
+func (w *responseWriter) settle(ok bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var err error
+	if ok {
+		err = w.begin()
+	}
+	w.meta.Start()
+	return err
+}
+
+// done runs on the loop when request seq's command has returned.
+func (ss *session) done(seq uint64, verb string, r result) {
+	st := ss.statusOf(seq, verb, r)
+	ss.touch()
+	ss.apply(sessEvent{kind: evDone, status: st})
+	log := ss.srv.logger()
+	if st.Code == sdk.CodeInternal || st.Code == sdk.CodeUnavailable {
+		go log.Error("request failed", "session", ss.id, "verb", verb, "code", st.Code, "error", st.Message)
+	} else if log.IsDebug() {
+		go log.Debug("request", "session", ss.id, "verb", verb, "code", st.Code, "took", r.took)
+	}
+}
+
+// statusOf is the Status that answers a finished request.
+func (ss *session) statusOf(seq uint64, verb string, r result) protocol.Status {
+	err := r.err
+	if err != nil && ss.timedOut == seq {
+		// What broke is the cancellation; say why it came.
+		err = sdk.Errorf(sdk.CodeTimeout, "%s made no progress for %v and was stopped", verb, ss.srv.requestTimeout(verb))
+	}
+	if err != nil {
+		if r.ctxDone && sdk.CodeOf(err) != sdk.CodeUnavailable && sdk.CodeOf(err) != sdk.CodeTimeout {
+			err = context.Canceled // the client went away; say so, not what broke
+		}
+		return protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
+	}
+	if r.metaErr != nil {
+		return protocol.Status{Code: sdk.CodeOf(r.metaErr), Message: sdk.MessageOf(r.metaErr)}
+	}
+	return protocol.Status{Code: protocol.CodeOK}
+}

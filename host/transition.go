@@ -1,0 +1,182 @@
+package host
+
+import (
+	"fmt"
+
+	"github.com/selectftp/selectftp/protocol"
+)
+
+// phase is where a session stands in the protocol.
+type phase uint8
+
+const (
+	phaseHello    phase = iota // waiting for the client's Hello
+	phaseIdle                  // between requests
+	phaseBody                  // a request runs and its body streams in
+	phaseRunning               // a request runs, its body has ended
+	phaseDraining              // the response is done, the body is not: discard to End
+	phaseClosed                // a final status was queued, or the connection closed
+)
+
+var phaseNames = [...]string{"hello", "idle", "body", "running", "draining", "closed"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+// sessState is a session's protocol state. Only the connection's event
+// loop holds one, and only step changes it.
+type sessState struct {
+	phase    phase
+	stopping bool // the server shuts down: close once the request ends
+}
+
+// running reports whether a command is running.
+func (s sessState) running() bool { return s.phase == phaseBody || s.phase == phaseRunning }
+
+// eventKind names what happened to a session.
+type eventKind uint8
+
+const (
+	evHello      eventKind = iota // a Hello frame that checks out
+	evBadHello                    // a Hello frame that does not; status says why
+	evRequest                     // a Request frame that decodes
+	evBadRequest                  // a Request frame that does not; status answers it
+	evData                        // a Data frame
+	evEnd                         // an End frame
+	evControl                     // any other control frame from a client (frame: its type)
+	evDone                        // the running command returned; status is its answer
+	evShutdown                    // the server shuts down
+	evFail                        // a timer fired or the input broke the framing; status is final
+	evClosed                      // the connection closed
+)
+
+// sessEvent is one input to step.
+type sessEvent struct {
+	kind   eventKind
+	frame  protocol.Type   // evControl
+	status protocol.Status // evBadHello, evBadRequest, evDone, evFail
+
+	// Carried for the actions; step does not look at them.
+	req     protocol.Request // evRequest
+	payload []byte           // evData: valid during the OnData call only
+}
+
+// action is a set of things the session must do after a step, done in the
+// order listed here.
+type action uint16
+
+const (
+	actSendHello  action = 1 << iota // queue the Hello reply
+	actStart                         // start the command on its own goroutine
+	actBody                          // pass the Data payload to the body buffer
+	actCount                         // count the Data payload as body received, but drop it
+	actEndBody                       // the body is complete
+	actStatus                        // queue the request's status (the event's)
+	actFinal                         // queue the final status step returned
+	actCloseWrite                    // close once the queued output is sent
+	actRelease                       // the request is over: release its context and body
+	actAbort                         // cancel the running command and fail its body
+)
+
+var shuttingDown = protocol.Status{Code: protocol.CodeShuttingDown, Message: "the server is shutting down"}
+
+// step is the session's whole protocol as a pure function: the state and an
+// event in, the next state, what to do, and (with actFinal) the final status
+// out. It touches nothing, so a table tests it without sockets.
+func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
+	if s.phase == phaseClosed {
+		return s, 0, protocol.Status{} // nothing more is said; late input is dropped
+	}
+	switch e.kind {
+	case evClosed:
+		if s.running() {
+			return sessState{phase: phaseClosed}, actAbort, protocol.Status{}
+		}
+		return sessState{phase: phaseClosed}, 0, protocol.Status{}
+	case evFail:
+		return fail(s, e.status)
+	case evShutdown:
+		if s.phase == phaseHello || s.phase == phaseIdle {
+			return fail(s, shuttingDown)
+		}
+		s.stopping = true // the running request, or its body, ends first
+		return s, 0, protocol.Status{}
+	case evHello, evBadHello:
+		switch {
+		case s.phase != phaseHello:
+			return protocolError(s, "unexpected %v frame from a client", protocol.TypeHello)
+		case e.kind == evBadHello:
+			return fail(s, e.status)
+		}
+		s.phase = phaseIdle
+		return s, actSendHello, protocol.Status{}
+	case evRequest, evBadRequest:
+		switch s.phase {
+		case phaseHello:
+			return protocolError(s, "expected a hello frame, got %v", protocol.TypeRequest)
+		case phaseIdle:
+		default:
+			return protocolError(s, "a request arrived while another was running")
+		}
+		if e.kind == evBadRequest {
+			s.phase = phaseDraining // its body still follows: drop it up to End
+			return s, actStatus, protocol.Status{}
+		}
+		s.phase = phaseBody
+		return s, actStart, protocol.Status{}
+	case evControl:
+		if s.phase == phaseHello {
+			return protocolError(s, "expected a hello frame, got %v", e.frame)
+		}
+		return protocolError(s, "unexpected %v frame from a client", e.frame)
+	case evData:
+		switch s.phase {
+		case phaseBody:
+			return s, actBody, protocol.Status{}
+		case phaseDraining:
+			return s, actCount, protocol.Status{}
+		}
+		return protocolError(s, "data frame outside a request body")
+	case evEnd:
+		switch s.phase {
+		case phaseBody:
+			s.phase = phaseRunning
+			return s, actEndBody, protocol.Status{}
+		case phaseDraining:
+			if s.stopping {
+				return fail(s, shuttingDown)
+			}
+			s.phase = phaseIdle
+			return s, 0, protocol.Status{}
+		}
+		return protocolError(s, "end frame outside a request body")
+	case evDone:
+		switch s.phase {
+		case phaseBody:
+			// The answer goes now; the body's rest is dropped up to End,
+			// and a stopping session closes there.
+			s.phase = phaseDraining
+			return s, actStatus | actRelease, protocol.Status{}
+		case phaseRunning:
+			if s.stopping {
+				s.phase = phaseClosed
+				return s, actStatus | actFinal | actCloseWrite | actRelease, shuttingDown
+			}
+			s.phase = phaseIdle
+			return s, actStatus | actRelease, protocol.Status{}
+		}
+	}
+	return s, 0, protocol.Status{} // evDone without a request: nothing to do
+}
+
+// fail closes the session with a final status, stopping a running command.
+func fail(s sessState, st protocol.Status) (sessState, action, protocol.Status) {
+	acts := actFinal | actCloseWrite
+	if s.running() {
+		acts |= actAbort
+	}
+	return sessState{phase: phaseClosed, stopping: s.stopping}, acts, st
+}
+
+func protocolError(s sessState, format string, args ...any) (sessState, action, protocol.Status) {
+	return fail(s, protocol.Status{Code: protocol.CodeProtocol, Message: fmt.Sprintf(format, args...)})
+}
