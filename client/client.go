@@ -20,6 +20,10 @@ import (
 // sender stop soon after the server answers early.
 const DefaultChunkSize = 256 << 10
 
+// DefaultReadSize is the size of the pieces response data is read and
+// handed to the caller's writer in.
+const DefaultReadSize = 64 << 10
+
 // DefaultHandshakeTimeout bounds the Hello exchange, so that a peer which
 // accepts connections but never speaks the protocol cannot hang a client.
 const DefaultHandshakeTimeout = 10 * time.Second
@@ -37,6 +41,8 @@ type config struct {
 	handshakeTimeout time.Duration
 	chunk            int
 	maxControl       int
+	readSize         int  // the piece response data is copied in
+	oneFrame         bool // Put sends its body as one Data frame
 }
 
 func newConfig(opts []Option) config {
@@ -46,6 +52,7 @@ func newConfig(opts []Option) config {
 		handshakeTimeout: DefaultHandshakeTimeout,
 		chunk:            DefaultChunkSize,
 		maxControl:       protocol.DefaultMaxControl,
+		readSize:         DefaultReadSize,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -80,6 +87,30 @@ func WithChunkSize(n int) Option {
 		}
 		c.chunk = min(n, protocol.MaxData)
 	}
+}
+
+// WithReadSize sets the size of the pieces a response body is read in
+// (DefaultReadSize when n <= 0). Pieces larger than 64 KiB are read from
+// the socket directly, in fewer system calls.
+func WithReadSize(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			n = DefaultReadSize
+		}
+		c.readSize = n
+	}
+}
+
+// WithOneFrameBodies makes Put send its body as one Data frame announcing
+// the whole size (split only past 4 GiB) followed by the raw bytes, copied
+// straight into the connection: an *os.File body then moves by sendfile(2)
+// and never crosses user space. The price: a body cannot stop in the middle
+// of a frame, so when the server answers early (a refusal), the rest of the
+// body is still sent; and a body that ends before its declared size breaks
+// the connection. PutFile and load generators gain from it; keep the
+// default when refusals of large uploads are common.
+func WithOneFrameBodies() Option {
+	return func(c *config) { c.oneFrame = true }
 }
 
 // WithMaxControl sets the largest control frame accepted from the server

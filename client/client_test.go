@@ -677,3 +677,31 @@ func TestConcurrentCallsAreSerialized(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// WithOneFrameBodies sends a file as one frame (sendfile) and a stream
+// alike; a stream shorter than declared breaks only that connection.
+func TestOneFrameBodies(t *testing.T) {
+	s := newServer(t)
+	c := dial(t, s, client.WithOneFrameBodies())
+	ctx := testCtx(t)
+	data := randomBytes(3<<20 + 5)
+	local := filepath.Join(t.TempDir(), "big")
+	os.WriteFile(local, data, 0o644)
+	var last atomic.Int64
+	if err := c.PutFile(ctx, local, "big", func(done, total int64) { last.Store(done) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ReadFile("big"); !bytes.Equal(got, data) || last.Load() != int64(len(data)) {
+		t.Fatalf("stored %d bytes, progress %d, want %d", len(got), last.Load(), len(data))
+	}
+	if err := c.Put(ctx, bytes.NewReader(data[:10]), 10, sha(data[:10]), "small", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Put(ctx, bytes.NewReader(data[:5]), 10, sha(data[:10]), "short", nil)
+	if err == nil || !strings.Contains(err.Error(), "short of the declared size") {
+		t.Fatalf("short body: %v", err)
+	}
+	if _, err := s.ReadFile("short"); err == nil {
+		t.Error("a short upload was kept")
+	}
+}

@@ -19,6 +19,10 @@ type hooks struct {
 	// sent is called with the body bytes sent so far, from the sending
 	// goroutine.
 	sent func(n int64)
+	// size is the body's declared size, for WithOneFrameBodies; 0 with
+	// oneFrame false means unknown.
+	size     int64
+	oneFrame bool
 }
 
 // Do sends req with body (nil for none) and copies the response body to out
@@ -68,7 +72,13 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	stop := context.AfterFunc(ctx, func() { c.fail(context.Cause(ctx)) })
 	answered := make(chan struct{})
 	sendc := make(chan sendResult, 1)
-	go func() { sendc <- c.send(q, body, answered, h.sent) }()
+	go func() {
+		if h.oneFrame {
+			sendc <- c.sendWhole(q, body, h.size, answered, h.sent)
+			return
+		}
+		sendc <- c.send(q, body, answered, h.sent)
+	}()
 	res := c.receive(out, h.meta)
 	if res.netErr != nil {
 		// Unblock the sender before waiting for it: the server may have
@@ -80,6 +90,11 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	if !stop() {
 		c.fail(context.Cause(ctx))
 		return res.meta, fmt.Errorf("%s: %w", req.Verb, context.Cause(ctx))
+	}
+	if res.netErr != nil && sr.localErr != nil {
+		// A one-frame body failed mid-frame and broke the connection:
+		// the body is to blame, not the server.
+		return res.meta, fmt.Errorf("%s: read request body: %w", req.Verb, sr.localErr)
 	}
 	if res.netErr != nil {
 		var ne net.Error
@@ -168,6 +183,61 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 	return res
 }
 
+// sendWhole writes the request frame, the body as Data frames of up to
+// protocol.MaxData bytes copied straight into the connection (sendfile for
+// a file), and End. It can stop only between frames, and a body shorter
+// than size leaves a frame unfinished: the connection is then broken.
+func (c *Conn) sendWhole(q []byte, body io.Reader, size int64, answered <-chan struct{}, sent func(int64)) (res sendResult) {
+	defer func() {
+		if res.netErr != nil {
+			c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		}
+	}()
+	if _, err := c.bw.Write(q); err != nil {
+		return sendResult{netErr: err}
+	}
+	var total int64
+	for total < size {
+		select {
+		case <-answered:
+			size = total // the server stopped reading: end here
+			continue
+		default:
+		}
+		n := min(size-total, int64(protocol.MaxData))
+		c.bw.Write(protocol.AppendHeader(nil, protocol.TypeData, uint32(n)))
+		if err := c.bw.Flush(); err != nil {
+			return sendResult{netErr: err}
+		}
+		// A *net.TCPConn turns this into sendfile when body is an
+		// *os.File (io.CopyN hands it an io.LimitedReader of the file).
+		k, err := io.CopyN(c.nc, body, n)
+		total += k
+		if sent != nil && k > 0 {
+			sent(total)
+		}
+		if errors.Is(err, io.EOF) {
+			// Mid-frame: nothing can follow that the server would
+			// understand, so the connection ends here.
+			err = fmt.Errorf("local data ended %d bytes short of the declared size", size-total)
+			c.fail(err)
+			return sendResult{localErr: err}
+		}
+		if err != nil {
+			// Writing the socket or reading the file failed (sendfile
+			// reports both as one error); either way the frame is cut.
+			return sendResult{netErr: err}
+		}
+	}
+	if _, err := c.bw.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0)); err != nil {
+		return sendResult{netErr: err}
+	}
+	if err := c.bw.Flush(); err != nil {
+		return sendResult{netErr: err}
+	}
+	return res
+}
+
 type receiveResult struct {
 	meta     map[string]any
 	status   protocol.Status
@@ -237,7 +307,7 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 // fails after a read, so the next frame could not be found.
 func (c *Conn) copyData(w io.Writer) error {
 	if c.rbuf == nil {
-		c.rbuf = make([]byte, 64<<10)
+		c.rbuf = make([]byte, max(c.cfg.readSize, 1))
 	}
 	for {
 		n, err := c.r.Read(c.rbuf)

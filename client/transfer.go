@@ -40,12 +40,17 @@ func (c *Conn) Put(ctx context.Context, r io.Reader, size int64, sha256hex, remo
 	if progress != nil {
 		progress(0, size)
 	}
-	body := &exactReader{r: r, left: size}
-	meta, err := c.do(ctx, req, body, nil, hooks{sent: func(n int64) {
+	h := hooks{sent: func(n int64) {
 		if progress != nil {
 			progress(n, size)
 		}
-	}})
+	}}
+	var body io.Reader = &exactReader{r: r, left: size}
+	if c.cfg.oneFrame {
+		// The caller's reader as is, so that a file goes by sendfile.
+		body, h.size, h.oneFrame = r, size, true
+	}
+	meta, err := c.do(ctx, req, body, nil, h)
 	if err != nil {
 		return err
 	}
