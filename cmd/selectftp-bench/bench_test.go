@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+	"github.com/selectftp/selectftp/internal/loadgen"
 )
 
 func TestParseCurl(t *testing.T) {

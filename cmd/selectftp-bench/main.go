@@ -33,7 +33,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+	"github.com/selectftp/selectftp/internal/loadgen"
+	"github.com/selectftp/selectftp/internal/rlimit"
 )
 
 // config is the command line.
@@ -131,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	// Children inherit the limit: selectftpd needs 10,000+ descriptors.
-	if err := loadgen.RaiseFileLimit(); err != nil {
+	if _, err := rlimit.RaiseFileLimit(); err != nil {
 		fmt.Fprintln(stderr, "selectftp-bench: raise the open-file limit:", err)
 	}
 	b, err := newBench(cfg, stderr)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+	"github.com/selectftp/selectftp/internal/loadgen"
 )
 
 // figures are the measurements; a zero MB/s or a nil result was not

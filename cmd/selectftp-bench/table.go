@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+	"github.com/selectftp/selectftp/internal/loadgen"
 )
 
 // row is one line of the result table.

@@ -26,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/selectftp/selectftp/cmd/selectftp-load/loadgen"
+	"github.com/selectftp/selectftp/internal/loadgen"
 )
 
 func main() {

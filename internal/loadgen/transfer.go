@@ -160,38 +160,33 @@ func Get(ctx context.Context, addr, path string, conns, readSize int) Result {
 		readSize = DefaultReadSize
 	}
 	res := Result{Mode: "get", Conns: conns}
-	frames, err := requestFrames(protocol.Request{Verb: "get", Params: map[string]any{"path": path}})
-	if err != nil {
-		res.Errors, res.FirstError = 1, err.Error()
-		return res
-	}
+	req := protocol.Request{Verb: "get", Params: map[string]any{"path": path}}
 	var errs errCount
 	var sp span
 	var mu sync.Mutex
 	start := time.Now()
 	parallel(conns, func(int) {
-		c, err := dial(ctx, addr, 64<<10)
+		c, err := client.Dial(ctx, addr, client.WithDialTimeout(helloTimeout), client.WithReadSize(readSize))
 		if err != nil {
 			errs.add(err)
 			return
 		}
-		defer c.nc.Close()
-		buf := make([]byte, readSize)
+		defer c.Close()
+		var n counter
 		t0 := time.Now()
-		if _, err := c.nc.Write(frames); err != nil {
-			errs.add(err)
-			return
-		}
-		n, announced, err := c.response(buf)
+		// Do, not Get: Get would hash every byte, and the hashing
+		// would be measured instead of the server.
+		meta, err := c.Do(ctx, req, nil, &n)
 		t1 := time.Now()
 		mu.Lock()
-		res.Bytes += n
+		res.Bytes += int64(n)
 		mu.Unlock()
+		announced, ok := meta["size"].(float64)
 		switch {
 		case err != nil:
 			errs.add(err)
-		case announced >= 0 && announced != n:
-			errs.add(fmt.Errorf("got %d bytes, the server announced %d", n, announced))
+		case ok && int64(announced) != int64(n):
+			errs.add(fmt.Errorf("got %d bytes, the server announced %d", n, int64(announced)))
 		default:
 			sp.add(t0, t1)
 		}
@@ -199,6 +194,14 @@ func Get(ctx context.Context, addr, path string, conns, readSize int) Result {
 	res.finish(time.Since(start), &sp)
 	errs.into(&res)
 	return res
+}
+
+// counter counts and discards what it is given.
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
 }
 
 // Put uploads src on each of conns connections at once, to path-0,
@@ -247,56 +250,15 @@ func putOne(ctx context.Context, addr, name string, src Source, size int64, sum 
 		return t0, t1, err
 	}
 	defer done()
-	c, err := dial(ctx, addr, 4096)
+	// One Data frame for the whole body, by sendfile for a file.
+	c, err := client.Dial(ctx, addr, client.WithDialTimeout(helloTimeout), client.WithOneFrameBodies())
 	if err != nil {
 		return t0, t1, err
 	}
-	defer c.nc.Close()
-	q, err := protocol.Marshal(protocol.TypeRequest, protocol.Request{Verb: "put",
-		Params: map[string]any{"path": name, "size": size, "sha256": sum}})
-	if err != nil {
-		return t0, t1, err
-	}
+	defer c.Close()
 	t0 = time.Now()
-	sent := make(chan error, 1)
-	go func() { sent <- sendBody(c.nc, q, body, size) }()
-	_, _, err = c.response(make([]byte, 4096))
-	if err != nil {
-		c.nc.Close() // unblock the sender
-	}
-	serr := <-sent
-	t1 = time.Now()
-	if err == nil && serr != nil {
-		err = fmt.Errorf("send body: %w", serr)
-	}
-	return t0, t1, err
-}
-
-// sendBody writes the request frame, the body as Data frames of at most
-// protocol.MaxData bytes (io.Copy of a file into the TCP connection: sendfile),
-// and End.
-func sendBody(nc net.Conn, q []byte, body io.Reader, size int64) error {
-	if _, err := nc.Write(q); err != nil {
-		return err
-	}
-	for left := size; left > 0; {
-		n := min(left, int64(protocol.MaxData))
-		if _, err := nc.Write(protocol.AppendHeader(nil, protocol.TypeData, uint32(n))); err != nil {
-			return err
-		}
-		var err error
-		if n == left {
-			_, err = io.Copy(nc, body) // the whole rest: keeps the sendfile/WriteTo fast path
-		} else {
-			_, err = io.CopyN(nc, body, n)
-		}
-		if err != nil {
-			return err
-		}
-		left -= n
-	}
-	_, err := nc.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
-	return err
+	err = c.Put(ctx, body, size, sum, name, nil)
+	return t0, time.Now(), err
 }
 
 // Limit measures what plain Go moves over loopback TCP: a sender doing

@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/selectftp/selectftp/protocol"
+	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/internal/rlimit"
 )
 
 // IdleOptions configures Idle.
@@ -46,7 +47,7 @@ func Idle(ctx context.Context, o IdleOptions) Result {
 	}
 	res := Result{Mode: "idle", Conns: o.Conns}
 	var errs errCount
-	if err := RaiseFileLimit(); err != nil {
+	if _, err := rlimit.RaiseFileLimit(); err != nil {
 		errs.add(err)
 	}
 	// One client first, so whatever the server starts lazily (the upper
@@ -118,18 +119,15 @@ func Idle(ctx context.Context, o IdleOptions) Result {
 
 // fresh times one new client: connect, hello, "upper" and its answer.
 func fresh(ctx context.Context, addr string) (time.Duration, error) {
-	frames, err := requestFrames(protocol.Request{Verb: "upper", Args: []string{"still", "there"}})
-	if err != nil {
-		return 0, err
-	}
 	t0 := time.Now()
-	c, err := dial(ctx, addr, 4096)
+	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	c, err := client.Dial(ctx, addr)
 	if err != nil {
 		return 0, err
 	}
-	defer c.nc.Close()
-	c.nc.SetDeadline(time.Now().Add(helloTimeout))
-	if err := c.command(frames, make([]byte, 4096)); err != nil {
+	defer c.Close()
+	if _, err := c.Command(ctx, "upper", []string{"still", "there"}); err != nil {
 		return 0, err
 	}
 	return time.Since(t0), nil

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/selectftp/selectftp/host"
+	"github.com/selectftp/selectftp/host/hosttest"
 	"github.com/selectftp/selectftp/plugins/get"
 	"github.com/selectftp/selectftp/plugins/put"
 	"github.com/selectftp/selectftp/plugins/upper"
@@ -83,30 +80,14 @@ func TestRepeatReader(t *testing.T) {
 	}
 }
 
-// serve starts an in-process server with the get, put and upper commands.
+// serve starts the real server with the get, put and upper commands.
 func serve(t *testing.T) (addr, root string) {
 	t.Helper()
-	root = t.TempDir()
-	srv := host.New()
-	srv.Root = root
-	srv.PluginDir = ""
-	srv.MaxConns = 200
-	srv.MaxConnsPerIP = -1 // every test client is on loopback
-	srv.Logger = hclog.NewNullLogger()
-	srv.Register(get.New())
-	srv.Register(put.New())
-	srv.Register(upper.New())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return ln.Addr().String(), root
+	srv := hosttest.NewUnstartedServer(t, get.New(), put.New(), upper.New())
+	srv.Host.MaxConns = 200
+	srv.Host.MaxConnsPerIP = -1 // every test client is on loopback
+	srv.Start()
+	return srv.Addr, srv.Root
 }
 
 func noErrors(t *testing.T, r Result) {
