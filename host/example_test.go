@@ -18,10 +18,14 @@ import (
 )
 
 // A Go program embeds the server: it registers an in-process command beside
-// (here, instead of) plugin binaries, serves on its own listener, and shuts
-// the server down gracefully.
+// (here, instead of) plugin binaries, serves on its own listener, talks to
+// it with the public client, and shuts the server down gracefully. It uses
+// only public packages, so it can be copied into a program of its own.
 func Example() {
-	root, _ := os.MkdirTemp("", "selectftp-example")
+	root, err := os.MkdirTemp("", "selectftp-example")
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer os.RemoveAll(root)
 
 	srv := host.New()
@@ -29,12 +33,15 @@ func Example() {
 	srv.PluginDir = "" // no plugin binaries in this example
 	srv.Fallback = "shout"
 	srv.Logger = hclog.NewNullLogger()
-	srv.Register(sdk.Func(
+	err = srv.Register(sdk.Func(
 		sdk.Description{Verb: "shout", Summary: "upper-case the words", Usage: "shout WORD..."},
 		func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 			_, err := io.WriteString(w, strings.ToUpper(strings.Join(req.Args, " "))+"!\n")
 			return err
 		}))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,10 +54,14 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	out, _ := c.Command(ctx, "shout", []string{"hello", "world"})
-	fmt.Print(out)
-	out, _ = c.Command(ctx, "select", []string{"ftp"}) // unknown: the fallback answers
-	fmt.Print(out)
+	for _, words := range [][]string{{"shout", "hello", "world"}, {"select", "ftp"}} {
+		// "select" is no verb: the fallback answers it.
+		out, err := c.Command(ctx, words[0], words[1:])
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(out)
+	}
 	c.Close()
 
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
