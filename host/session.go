@@ -170,8 +170,10 @@ func (ss *session) apply(e sessEvent) {
 		cancel := ss.cancel
 		ss.cancel = nil
 		ss.mu.Unlock()
-		cancel()
-		if acts&actAbort != 0 {
+		if cancel != nil {
+			cancel()
+		}
+		if acts&actAbort != 0 && ss.body != nil {
 			msg := final.Message
 			if e.kind == evClosed {
 				msg = "the client closed the connection"

@@ -91,3 +91,16 @@ func TestDefaultsOnRead(t *testing.T) {
 		t.Fatalf("New sets PluginDir %q; an embedder's program would fail at once", n.PluginDir)
 	}
 }
+
+// TestServeLeavesFieldsAlone: serving reads the defaults, it does not write
+// them into the caller's struct (which the caller may share or reuse).
+func TestServeLeavesFieldsAlone(t *testing.T) {
+	s, addr := startServer(t, "", nil)
+	if r := dialRaw(t, addr).hello().request("upper", []string{"x"}, nil, nil); string(r.body) != "X\n" {
+		t.Fatalf("got %+v", r)
+	}
+	if s.MaxConns != 0 || s.IdleTimeout != 0 || s.MaxHeader != 0 || s.HelloTimeout != 0 ||
+		s.RequestTimeout != 0 || s.MinBodyRate != 0 || s.PluginScanInterval != 0 || s.Backend != "" {
+		t.Fatalf("Serve wrote defaults into the Server: %+v", s)
+	}
+}
