@@ -5,22 +5,16 @@ import (
 	"hash"
 	"io"
 	"os"
-	"sync"
-
-	"github.com/selectftp/selectftp/internal/fdpass"
 )
 
 // requestBody is a request's Body as commands see it: reads from the body
-// buffer, plus the upload fast path (WriteTo, WriteToLimit, WriteBodyTo)
-// that hands the buffer's bytes straight to a writer, hashing them when
-// they go into a file. Its method names are the interfaces other packages
-// look for (sdk's body helpers, pluginrpc.BodyFileWriter).
+// buffer, plus the upload fast paths that hand the buffer's bytes straight
+// to a writer (WriteTo) or into a file, hashed on the way (SaveTo for
+// sdk.SaveBody, WriteBodyTo for pluginrpc.BodyFileWriter). Those method
+// names are the interfaces the other packages look for.
 type requestBody struct {
 	buf      *bodyBuf
 	progress func() // a byte was taken: the request deadline's progress
-
-	mu  sync.Mutex
-	sum []byte // SHA-256 of what went into a file, once complete
 }
 
 // Read gives the command the body; it blocks until bytes, the end, or an
@@ -74,24 +68,22 @@ func (b *requestBody) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, 
 	}, limit)
 }
 
-// WriteTo serves io.Copy from the body for in-process commands; into a
-// regular file it also records the SHA-256 (see DeliveredSHA256).
-func (b *requestBody) WriteTo(w io.Writer) (int64, error) { return b.WriteToLimit(w, -1) }
-
-// WriteToLimit is WriteTo of at most limit bytes (the sdk's limited body
-// uses it).
-func (b *requestBody) WriteToLimit(w io.Writer, limit int64) (int64, error) {
-	write := func(p []byte) error { _, err := w.Write(p); return err }
-	if _, isFile := fdpass.TargetFile(w); !isFile {
-		n, _, err := b.drain(write, limit)
-		return n, err
-	}
-	n, _, _, err := b.drainHashed(write, limit)
+// WriteTo serves io.Copy from the body for in-process commands, handing
+// the buffer's bytes to w without the copy Read makes.
+func (b *requestBody) WriteTo(w io.Writer) (int64, error) {
+	n, _, err := b.drain(func(p []byte) error { _, err := w.Write(p); return err }, -1)
 	return n, err
 }
 
-// drainHashed is drain that also hashes the body (see pipeHasher) and
-// records the digest for DeliveredSHA256.
+// SaveTo writes at most limit bytes of the body (limit < 0: all) into f,
+// hashing them on the way, and returns the count and SHA-256: sdk.SaveBody
+// for in-process commands.
+func (b *requestBody) SaveTo(f *os.File, limit int64) (int64, []byte, error) {
+	n, sum, _, err := b.drainHashed(func(p []byte) error { _, err := f.Write(p); return err }, limit)
+	return n, sum, err
+}
+
+// drainHashed is drain that also hashes the body (see pipeHasher).
 func (b *requestBody) drainHashed(write func([]byte) error, limit int64) (int64, []byte, bool, error) {
 	h := newPipeHasher()
 	defer h.close()
@@ -99,19 +91,7 @@ func (b *requestBody) drainHashed(write func([]byte) error, limit int64) (int64,
 	if err != nil {
 		return n, nil, over, err
 	}
-	sum := h.sum()
-	b.mu.Lock()
-	b.sum = sum
-	b.mu.Unlock()
-	return n, sum, over, nil
-}
-
-// DeliveredSHA256 is the SHA-256 of what WriteBodyTo or WriteTo wrote into
-// a file.
-func (b *requestBody) DeliveredSHA256() ([]byte, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sum, b.sum != nil
+	return n, h.sum(), over, nil
 }
 
 // pipeHasher hashes pieces on its own goroutine while the caller writes

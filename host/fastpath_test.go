@@ -16,7 +16,7 @@ import (
 
 // In-process commands get the same fast paths as plugins: io.Copy of a file
 // into the response (sendfile), and io.Copy of the body into a file, hashed
-// on the way (sdk.BodySHA256).
+// on the way (sdk.SaveBody).
 func TestFileFastPaths(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		dir := t.TempDir()
@@ -30,13 +30,11 @@ func TestFileFastPaths(t *testing.T) {
 					return err
 				}
 				defer f.Close()
-				body := sdk.LimitBody(req.Body, p.Size+1)
-				n, err := io.Copy(f, body)
+				n, sum, err := sdk.SaveBody(req, f, p.Size+1)
 				if err != nil {
 					return err
 				}
-				sum, ok := sdk.BodySHA256(body)
-				hashed <- ok
+				hashed <- sum != nil
 				w.SetMeta("size", n)
 				return w.SetMeta("sha256", hex.EncodeToString(sum))
 			}))

@@ -55,19 +55,6 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *b
 	ss.post(func() { ss.done(seq, verb, r) })
 }
 
-// settle is the first half of finish, the half that may wait: metadata not
-// yet sent goes ahead of an OK status. The loop queues the status itself.
-func (w *responseWriter) settle(ok bool) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var err error
-	if ok {
-		err = w.begin()
-	}
-	w.meta.Start()
-	return err
-}
-
 // done runs on the loop when request seq's command has returned.
 func (ss *session) done(seq uint64, verb string, r result) {
 	st := ss.statusOf(seq, verb, r)

@@ -109,21 +109,18 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// finish sends what is left of the response: metadata not yet sent, and the
-// status.
-func (w *responseWriter) finish(st protocol.Status) {
+// settle ends the command's side of the response, the part that may wait:
+// metadata not yet sent goes ahead of an OK status, and later SetMeta
+// calls fail. The session's loop queues the status itself.
+func (w *responseWriter) settle(ok bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if st.OK() {
-		if err := w.begin(); err != nil {
-			st = protocol.Status{Code: sdk.CodeOf(err), Message: sdk.MessageOf(err)}
-		}
+	var err error
+	if ok {
+		err = w.begin()
 	}
 	w.meta.Start()
-	// Marshal cuts a status message that would not fit its frame.
-	if frame, err := protocol.Marshal(protocol.TypeStatus, st); err == nil {
-		w.c.Write(frame)
-	}
+	return err
 }
 
 // SendFile sends n bytes of f from off as body data: one Data frame header

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"crypto/sha256"
-	"errors"
 	"io"
 	"os"
 )
@@ -26,30 +25,15 @@ func SaveBody(req *Request, f *os.File, limit int64) (n int64, sha256 []byte, er
 		return 0, emptySHA256(), nil
 	case bodySaver:
 		return b.SaveTo(f, limit)
-	case hostBody:
-		// The host's in-process body hashes what it writes into a file.
-		n, err := b.WriteToLimit(f, limit)
-		if err != nil {
-			return n, nil, err
-		}
-		if sum, ok := b.DeliveredSHA256(); ok {
-			return n, sum, nil
-		}
-		return n, nil, errors.New("sdk: the host wrote the body but kept no digest")
 	}
 	return copyHashed(f, req.Body, limit)
 }
 
-// bodySaver is the plugin runtime's body, which saves into a file through
-// the host.
+// bodySaver is a body that saves itself into a file, hashing on the way:
+// the plugin runtime's (through the host's descriptor path) and the host's
+// own for in-process commands.
 type bodySaver interface {
 	SaveTo(f *os.File, limit int64) (int64, []byte, error)
-}
-
-// hostBody is the host's own body, which in-process commands read.
-type hostBody interface {
-	WriteToLimit(w io.Writer, limit int64) (int64, error)
-	DeliveredSHA256() ([]byte, bool)
 }
 
 func copyHashed(f *os.File, r io.Reader, limit int64) (int64, []byte, error) {
