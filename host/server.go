@@ -168,11 +168,18 @@ func New() *Server {
 	return &Server{Addr: DefaultAddr, Root: DefaultRoot, Fallback: DefaultFallback}
 }
 
-// Register adds an in-process command. Verbs are lower-case words; a verb
-// already registered is an error. Register before Serve; plugins loaded later
-// with the same verb are skipped.
-func (s *Server) Register(cmd sdk.Command) error {
-	return s.reg.add(cmd, "in-process")
+// Register adds in-process commands, such as builtin.Commands() for the
+// standard verbs. Verbs are lower-case words; a verb already registered is
+// an error (the others are still added). Register before Serve; plugins
+// loaded later with the same verb are skipped.
+func (s *Server) Register(cmds ...sdk.Command) error {
+	var errs []error
+	for _, cmd := range cmds {
+		if err := s.reg.add(cmd, "in-process"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Commands lists the verbs the server serves now, sorted.

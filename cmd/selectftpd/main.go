@@ -25,16 +25,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host"
-	"github.com/selectftp/selectftp/plugins/get"
-	"github.com/selectftp/selectftp/plugins/helps"
-	"github.com/selectftp/selectftp/plugins/put"
-	"github.com/selectftp/selectftp/plugins/upper"
+	"github.com/selectftp/selectftp/internal/rlimit"
+	"github.com/selectftp/selectftp/plugins/builtin"
 	"github.com/selectftp/selectftp/sdk"
 )
-
-// builtins are the verbs --builtin can serve in-process, without a plugin
-// process: the same code as their plugin binaries.
-var builtins = map[string]func() sdk.Command{"get": get.New, "helps": helps.New, "put": put.New, "upper": upper.New}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
@@ -64,7 +58,7 @@ func run(args []string, stderr io.Writer) int {
 	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
-	builtin := fs.String("builtin", "", "comma-separated `verbs` to serve in-process instead of from plugins (get,helps,put,upper)")
+	builtinVerbs := fs.String("builtin", "", "comma-separated `verbs` to serve in-process instead of from plugins (get,helps,put,upper)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
 	if err := fs.Parse(args); err != nil {
@@ -112,13 +106,12 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 
-	for _, verb := range strings.FieldsFunc(*builtin, func(r rune) bool { return r == ',' || r == ' ' }) {
-		mk, ok := builtins[verb]
+	for _, verb := range strings.FieldsFunc(*builtinVerbs, func(r rune) bool { return r == ',' || r == ' ' }) {
+		cmd, ok := builtin.New(verb)
 		if !ok {
-			fmt.Fprintf(stderr, "selectftpd: --builtin: no built-in verb %q\n", verb)
+			fmt.Fprintf(stderr, "selectftpd: --builtin: no built-in verb %q (built in: %s)\n", verb, strings.Join(builtin.Verbs(), ", "))
 			return 2
 		}
-		cmd := mk()
 		if c, ok := cmd.(sdk.Configurer); ok {
 			if err := c.Configure(context.Background(), srv.PluginSettings[verb]); err != nil {
 				fmt.Fprintf(stderr, "selectftpd: --builtin %s: %v\n", verb, err)
@@ -131,7 +124,7 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 
-	if n, err := raiseFileLimit(); err != nil {
+	if n, err := rlimit.RaiseFileLimit(); err != nil {
 		srv.Logger.Warn("cannot raise the open-file limit", "error", err)
 	} else if n > 0 && uint64(srv.MaxConns)+64 > n {
 		srv.Logger.Warn("the open-file limit is below --max-conns", "limit", n, "max_conns", srv.MaxConns)

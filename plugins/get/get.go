@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 
+	"github.com/selectftp/selectftp/internal/ctxio"
 	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/plugins/internal/openfile"
 	"github.com/selectftp/selectftp/plugins/internal/params"
@@ -80,7 +81,11 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		// Unknown content: hash it once, and remember the digest while
 		// the file stays as it is.
 		h := sha256.New()
-		if size, err = io.Copy(h, ctxReader{ctx, f}); err != nil {
+		// No byte reaches the client while a file is hashed: report
+		// progress so the host's request deadline does not take a large
+		// file for a stuck command, and stop once the client is gone.
+		r := ctxio.Reader{Ctx: ctx, R: f, OnRead: func() { sdk.Progress(ctx) }}
+		if size, err = io.Copy(h, r); err != nil {
 			return err
 		}
 		sum = h.Sum(nil)
@@ -112,21 +117,4 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		return err
 	}
 	return nil
-}
-
-// ctxReader stops reading once ctx is done, so hashing a large file ends
-// soon after the client goes away, and reports progress as it reads: no
-// byte reaches the client while a file is hashed, and the host's request
-// deadline must not take a large file for a stuck command.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	sdk.Progress(c.ctx)
-	return c.r.Read(p)
 }

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package main
-
-func raiseFileLimit() (uint64, error) { return 0, nil }
