@@ -55,7 +55,10 @@ type Manager struct {
 	mu      sync.Mutex // serialises scans and guards procs
 	procs   map[string]*proc
 	refused map[string]fileID // binaries that failed: not retried until they change
-	dirErr  string            // why the folder was refused last time, said once
+	// refused binaries whose verb another file served (path -> verb): the
+	// verb's file going away is a change too, so they are tried again
+	dupOf  map[string]string
+	dirErr string // why the folder was refused last time, said once
 	// refusals already logged (path -> reason), so rescans do not repeat them
 	unsafe  map[string]string
 	stop    chan struct{}
@@ -81,7 +84,7 @@ func New(cfg Config) *Manager {
 		cfg.HealthFailures = 3
 	}
 	return &Manager{cfg: cfg, procs: map[string]*proc{}, refused: map[string]fileID{},
-		unsafe: map[string]string{}, stop: make(chan struct{})}
+		dupOf: map[string]string{}, unsafe: map[string]string{}, stop: make(chan struct{})}
 }
 
 // fileID is what fstat said of an opened plugin file: a rescan restarts a
@@ -136,6 +139,12 @@ func (m *Manager) Scan(ctx context.Context) error {
 			m.cfg.Unregister(p.desc.Verb, path)
 			p.kill()
 			delete(m.procs, path)
+			for dup, verb := range m.dupOf {
+				if verb == p.desc.Verb {
+					delete(m.refused, dup)
+					delete(m.dupOf, dup)
+				}
+			}
 		}
 	}
 	paths := make([]string, 0, len(found))
@@ -148,11 +157,13 @@ func (m *Manager) Scan(ctx context.Context) error {
 			continue // said once already; retried when the file changes
 		}
 		delete(m.refused, path)
+		delete(m.dupOf, path)
 		paths = append(paths, path)
 	}
 	for path := range m.refused {
 		if _, ok := found[path]; !ok {
 			delete(m.refused, path)
+			delete(m.dupOf, path)
 		}
 	}
 	sort.Strings(paths) // a duplicate verb loses to the file that sorts first
@@ -167,6 +178,7 @@ func (m *Manager) Scan(ctx context.Context) error {
 		if err := m.cfg.Register(p, path); err != nil {
 			m.cfg.Logger.Error("plugin skipped", "path", path, "error", err)
 			m.refused[path] = c.id
+			m.dupOf[path] = p.desc.Verb
 			p.kill()
 			continue
 		}
