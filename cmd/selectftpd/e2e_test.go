@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -24,6 +25,23 @@ func writeRandom(t *testing.T, path string, n int, seed int64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// writeBig writes n random bytes to path without holding them in memory:
+// two 512 MiB uploads under the race detector once held the test binary at
+// 4 GiB.
+func writeBig(t *testing.T, path string, n int64, seed int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(f, rand.New(rand.NewSource(seed)), n); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRoundTripsThroughTheRealClient(t *testing.T) {
@@ -217,7 +235,7 @@ func TestSixteenClientsAtOnce(t *testing.T) {
 func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	s := startServer(t, nil)
 	dir := t.TempDir()
-	writeRandom(t, filepath.Join(dir, "big"), 512<<20, 3)
+	writeBig(t, filepath.Join(dir, "big"), 512<<20, 3)
 	cmd := s.startClient(dir, "put", "big", "big.bin")
 	// Kill the client once the upload is under way.
 	s.waitUploadStaged()
@@ -232,7 +250,7 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 func TestPluginCrashAndRestart(t *testing.T) {
 	s := startServer(t, nil)
 	dir := t.TempDir()
-	writeRandom(t, filepath.Join(dir, "big"), 512<<20, 4)
+	writeBig(t, filepath.Join(dir, "big"), 512<<20, 4)
 	cmd := s.startClient(dir, "put", "big", "big.bin")
 	s.waitUploadStaged()
 	syscall.Kill(s.pluginPID("put"), syscall.SIGKILL)

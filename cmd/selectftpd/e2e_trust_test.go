@@ -101,7 +101,7 @@ func TestSymlinkedPluginSwapNeverRuns(t *testing.T) {
 func TestStoppedPutPluginIsReplaced(t *testing.T) {
 	s := startServer(t, nil, "put", "upper")
 	dir := t.TempDir()
-	writeRandom(t, filepath.Join(dir, "big"), 64<<20, 6)
+	writeBig(t, filepath.Join(dir, "big"), 64<<20, 6)
 	cmd := s.startClient(dir, "put", "big", "big.bin")
 	s.waitUploadStaged()
 	pid := s.pluginPID("put")
