@@ -35,7 +35,7 @@ func (ss *session) start(q protocol.Request) {
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
 		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
-		SessionID: ss.id, RemoteAddr: ss.c.RemoteAddr().String(),
+		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}
 	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf) })
 }
@@ -62,9 +62,9 @@ func (ss *session) done(seq uint64, verb string, r result) {
 	ss.apply(sessEvent{kind: evDone, status: st})
 	log := ss.srv.logger()
 	if st.Code == sdk.CodeInternal || st.Code == sdk.CodeUnavailable {
-		go log.Error("request failed", "session", ss.id, "verb", verb, "code", st.Code, "error", st.Message)
+		go log.Error("request failed", "session", ss.id(), "verb", verb, "code", st.Code, "error", st.Message)
 	} else if log.IsDebug() {
-		go log.Debug("request", "session", ss.id, "verb", verb, "code", st.Code, "took", r.took)
+		go log.Debug("request", "session", ss.id(), "verb", verb, "code", st.Code, "took", r.took)
 	}
 }
 

@@ -493,6 +493,9 @@ func (s *Server) release() {
 // addSession tracks ss, or says why not. It checks closing under s.mu, as
 // Shutdown sets it, so no session slips in after Shutdown took its list.
 func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok bool) {
+	// Worked out when needed rather than kept: 10,000 idle sessions would
+	// each hold the string.
+	ip := peerIP(ss.c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -500,23 +503,24 @@ func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok boo
 		return protocol.CodeShuttingDown, "the server is shutting down", false
 	case len(s.sessions) >= s.maxConns():
 		return protocol.CodeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.maxConns()), false
-	case s.maxConnsPerIP() > 0 && s.perIP[ss.ip] >= s.maxConnsPerIP():
-		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ss.ip, s.maxConnsPerIP()), false
+	case s.maxConnsPerIP() > 0 && s.perIP[ip] >= s.maxConnsPerIP():
+		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ip, s.maxConnsPerIP()), false
 	}
 	s.sessions[ss] = struct{}{}
-	s.perIP[ss.ip]++
+	s.perIP[ip]++
 	return "", "", true
 }
 
 func (s *Server) dropSession(ss *session) {
+	ip := peerIP(ss.c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[ss]; !ok {
 		return
 	}
 	delete(s.sessions, ss)
-	if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
-		delete(s.perIP, ss.ip) // the map must not grow with every address ever seen
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip) // the map must not grow with every address ever seen
 	}
 	if s.done != nil && len(s.sessions) == 0 {
 		close(s.done)

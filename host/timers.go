@@ -59,36 +59,52 @@ func (s *Server) requestTimeout(verb string) time.Duration {
 func (ss *session) check(now time.Time) {
 	s := ss.srv
 	n, last := ss.c.Pending()
-	if why := ss.timers.writeCheck(now, n, last, ss.c.Sent(), s.writeTimeout(), s.minWriteRate()); why != "" {
-		go s.logger().Warn(why, "session", ss.id, "queued", n, "window", s.writeTimeout())
-		ss.c.Close()
-		return
+	ph := ss.st.phase
+	// An idle connection with nothing queued keeps no timer state: with
+	// 10,000 idle clients every byte of a session shows.
+	t := ss.timers
+	if n == 0 && (ph == phaseIdle || ph == phaseHello) {
+		ss.timers, t = nil, nil
+	} else if t == nil {
+		t = new(timerState)
+		ss.timers = t
 	}
-	if !ss.frameStart.IsZero() && now.Sub(ss.frameStart) > s.frameTimeout() {
+	if t != nil {
+		if why := t.writeCheck(now, n, last, ss.c.Sent(), s.writeTimeout(), s.minWriteRate()); why != "" {
+			go s.logger().Warn(why, "session", ss.id(), "queued", n, "window", s.writeTimeout())
+			ss.c.Close()
+			return
+		}
+	}
+	if ss.frameStart != 0 && now.Sub(time.Unix(0, ss.frameStart)) > s.frameTimeout() {
 		ss.timeout(fmt.Sprintf("frame not completed within %v", s.frameTimeout()))
 		return
 	}
-	ph := ss.st.phase
-	if ph == phaseHello && now.Sub(ss.opened) > s.helloTimeout() {
+	if ph == phaseHello && now.Sub(time.Unix(0, ss.opened)) > s.helloTimeout() {
 		ss.timeout(fmt.Sprintf("no hello within %v", s.helloTimeout()))
 		return
 	}
-	inBody := ph == phaseBody || ph == phaseDraining
-	stalled := ss.body != nil && ss.body.stalled()
-	if ss.timers.uploadTooSlow(now, inBody && !stalled, ss.bodyIn, s.minBodyRate(), s.frameTimeout()) {
-		ss.timeout(fmt.Sprintf("upload slower than %d bytes/s over %v", s.minBodyRate(), s.frameTimeout()))
-		return
+	if t != nil {
+		inBody := ph == phaseBody || ph == phaseDraining
+		stalled := ss.body != nil && ss.body.stalled()
+		if t.uploadTooSlow(now, inBody && !stalled, ss.bodyIn, s.minBodyRate(), s.frameTimeout()) {
+			ss.timeout(fmt.Sprintf("upload slower than %d bytes/s over %v", s.minBodyRate(), s.frameTimeout()))
+			return
+		}
+		if !ss.st.running() {
+			t.cancelledAt = time.Time{}
+		} else if ss.requestStuck(now, n) {
+			ss.timeout(fmt.Sprintf("%s made no progress for %v and did not stop", ss.verb, s.requestTimeout(ss.verb)))
+			return
+		}
 	}
-	if !ss.st.running() {
-		ss.timers.cancelledAt = time.Time{}
-	} else if ss.requestStuck(now, n) {
-		ss.timeout(fmt.Sprintf("%s made no progress for %v and did not stop", ss.verb, s.requestTimeout(ss.verb)))
-		return
-	}
-	if (ph == phaseIdle || ph == phaseBody || ph == phaseDraining) && now.Sub(ss.lastActive) > s.idleTimeout() {
+	if (ph == phaseIdle || ph == phaseBody || ph == phaseDraining) && now.Sub(time.Unix(0, ss.lastActive)) > s.idleTimeout() {
 		ss.timeout(fmt.Sprintf("no traffic for %v", s.idleTimeout()))
 	}
 }
+
+// checkNow is check at the time it runs on the loop.
+func (ss *session) checkNow() { ss.check(time.Now()) }
 
 func (ss *session) timeout(msg string) {
 	ss.apply(sessEvent{kind: evFail, status: protocol.Status{Code: sdk.CodeTimeout, Message: msg}})
@@ -142,7 +158,7 @@ func (t *timerState) uploadTooSlow(now time.Time, counting bool, in int64, minRa
 // moved no byte for its timeout, and reports true once the command has
 // ignored that for cancelGrace.
 func (ss *session) requestStuck(now time.Time, pending int) bool {
-	t := &ss.timers
+	t := ss.timers // check made it
 	if ss.seq != t.request {
 		t.request, t.cancelledAt = ss.seq, time.Time{}
 	}
@@ -161,7 +177,7 @@ func (ss *session) requestStuck(now time.Time, pending int) bool {
 	}
 	t.cancelledAt = now
 	ss.timedOut = ss.seq
-	go ss.srv.logger().Warn("cancelling a request that made no progress", "session", ss.id, "verb", ss.verb, "timeout", limit)
+	go ss.srv.logger().Warn("cancelling a request that made no progress", "session", ss.id(), "verb", ss.verb, "timeout", limit)
 	ss.mu.Lock()
 	cancel := ss.cancel
 	ss.mu.Unlock()
@@ -185,21 +201,35 @@ func (s *Server) sweep(stop chan struct{}) {
 		}
 	}
 	every = max(10*time.Millisecond, every)
+	// A session between requests can only go idle or stall a write: it
+	// needs a look a few times per those timeouts, not every tick. With
+	// 10,000 idle connections this is most of the sweeper's work.
+	quietEvery := max(1, int(min(s.idleTimeout(), s.writeTimeout())/4/every))
+	tick := 0
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// With 10,000 idle connections this runs 10,000 checks a tick: reuse
+	// the list, and post checks that capture only their session (the time
+	// is read on the loop), so the sweeper makes little garbage.
+	var live []*session
 	for {
 		select {
 		case <-stop:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			tick++
+			all := tick%quietEvery == 0
 			s.mu.Lock()
-			live := make([]*session, 0, len(s.sessions))
+			live = live[:0]
 			for ss := range s.sessions {
 				live = append(live, ss)
 			}
 			s.mu.Unlock()
-			for _, ss := range live {
-				ss.post(func() { ss.check(now) })
+			for i, ss := range live {
+				if all || !ss.quiet.Load() {
+					ss.post(ss.checkNow)
+				}
+				live[i] = nil
 			}
 		}
 	}

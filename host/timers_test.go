@@ -67,7 +67,7 @@ func fakeSession(s *Server) (*session, *fakeConn) {
 	if s.Logger == nil {
 		s.Logger = hclog.NewNullLogger()
 	}
-	ss := &session{srv: s, c: c, id: "t", opened: time.Now()}
+	ss := &session{srv: s, c: c, opened: time.Now().UnixNano()}
 	ss.touch()
 	return ss, c
 }

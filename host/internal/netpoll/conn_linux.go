@@ -47,9 +47,9 @@ type conn struct {
 	mu        sync.Mutex
 	cond      sync.Cond // writers waiting for the queue to shrink
 	q         outQueue
-	last      time.Time
+	last      int64 // unix nanoseconds: 16 bytes less than a time.Time, per connection
 	sent      uint64
-	waiters   int
+	waiters   int32
 	resumes   uint32 // counts ResumeRead, to spot one racing a partial OnData
 	outHold   bool   // OutputFull said yes during the running OnData
 	paused    bool
@@ -109,7 +109,7 @@ func (c *conn) write(b []byte, block bool) error {
 		// sending now saves a copy, a task and an epoll_ctl.
 		n, _ := unix.Write(c.fd, b)
 		if n > 0 {
-			c.last = time.Now()
+			c.last = time.Now().UnixNano()
 			c.sent += uint64(n)
 			b = b[n:]
 		}
@@ -122,7 +122,7 @@ func (c *conn) write(b []byte, block bool) error {
 	}
 	c.q.push(b)
 	if wasEmpty {
-		c.last = time.Now()
+		c.last = time.Now().UnixNano()
 	}
 	c.mu.Unlock()
 	if wasEmpty {
@@ -152,7 +152,7 @@ func (c *conn) pushFile(s *fileSeg, block bool) error {
 	wasEmpty := c.q.n == 0
 	c.q.pushFile(s)
 	if wasEmpty {
-		c.last = time.Now()
+		c.last = time.Now().UnixNano()
 	}
 	c.mu.Unlock()
 	if wasEmpty {
@@ -226,7 +226,7 @@ func (c *conn) Sent() uint64 {
 func (c *conn) Pending() (int, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.q.n, c.last
+	return c.q.n, time.Unix(0, c.last)
 }
 
 // Post runs fn on c's loop as a task, after what the loop is doing now;
@@ -408,7 +408,7 @@ func (l *loop) flush(c *conn) bool {
 		if n > 0 {
 			c.q.advance(n)
 			c.sent += uint64(n)
-			c.last = time.Now()
+			c.last = time.Now().UnixNano()
 		}
 		if err == unix.EINTR {
 			continue

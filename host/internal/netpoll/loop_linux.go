@@ -13,6 +13,9 @@ import (
 // eventBatch is how many readiness events one epoll_wait returns at most.
 const eventBatch = 256
 
+// maxSpareTasks bounds the task slice a loop keeps for reuse.
+const maxSpareTasks = 1024
+
 // wakeValue is the 8-byte counter increment written to an eventfd; shared
 // and never written so that waking allocates nothing.
 var wakeValue = binary.NativeEndian.AppendUint64(nil, 1)
@@ -184,6 +187,12 @@ func (l *loop) runTasks() {
 			}
 		}
 		ts[i] = task{}
+	}
+	// A burst (a timer sweep posts a task per connection) must not pin its
+	// size for good: 10,000 idle connections would keep a quarter MiB per
+	// loop.
+	if cap(ts) > maxSpareTasks {
+		ts = nil
 	}
 	l.spare = ts[:0]
 }
