@@ -45,6 +45,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&srv.Fallback, "fallback", host.DefaultFallback, "`verb` unknown verbs go to; empty: answer unknown_verb")
 	fs.StringVar(&srv.Backend, "backend", "", "connection engine: reactor (default on Linux) or goroutine")
 	fs.IntVar(&srv.MaxConns, "max-conns", host.DefaultMaxConns, "most open connections")
+	fs.IntVar(&srv.MaxHeader, "max-header", host.DefaultMaxHeader, "largest control frame in `bytes` (hello, request, response, status)")
 	fs.DurationVar(&srv.IdleTimeout, "idle-timeout", host.DefaultIdleTimeout, "close connections idle this long")
 	fs.DurationVar(&srv.FrameTimeout, "frame-timeout", host.DefaultFrameTimeout, "close connections that leave a frame half-sent this long")
 	fs.DurationVar(&srv.WriteTimeout, "write-timeout", host.DefaultWriteTimeout, "close connections that accept no output this long")
