@@ -54,7 +54,9 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 		if c == nil {
 			break
 		}
-		if c.Err() == nil {
+		// An idle connection may have been closed by the server since
+		// (its idle timeout, a restart): look before handing it out.
+		if c.Err() == nil && c.checkIdle() == nil {
 			return c, nil
 		}
 		c.Close()

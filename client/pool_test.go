@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/host/hosttest"
+	"github.com/selectftp/selectftp/plugins/upper"
 )
 
 // The pool hands out at most its size, reuses what comes back, replaces
@@ -53,4 +55,32 @@ func TestPool(t *testing.T) {
 	if _, err := p.Get(ctx); !errors.Is(err, client.ErrPoolClosed) {
 		t.Errorf("Get after Close: %v", err)
 	}
+}
+
+// A connection the server closed while it sat in the pool (its idle
+// timeout, a restart) is not handed out: Get dials afresh.
+func TestPoolSkipsConnectionsTheServerClosed(t *testing.T) {
+	s := hosttest.NewUnstartedServer(t, upper.New())
+	s.Host.IdleTimeout = 100 * time.Millisecond
+	s.Start()
+	ctx := testCtx(t)
+	p := client.NewPool(s.Addr, 1)
+	defer p.Close()
+	a, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Put(a)
+	time.Sleep(time.Second) // ten idle timeouts: the server has closed a
+	c, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c == a {
+		t.Fatal("Get handed out a connection the server had closed")
+	}
+	if out, err := c.Command(ctx, "upper", []string{"ok"}); err != nil || out != "OK\n" {
+		t.Fatalf("the fresh connection: %q %v", out, err)
+	}
+	p.Put(c)
 }

@@ -309,3 +309,31 @@ func TestPeerIP(t *testing.T) {
 		}
 	}
 }
+
+// Output from a goroutine a command left behind is refused once the
+// command returned: it would land after the Status, in the next response.
+func TestOutputAfterReturnIsRefused(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		late := make(chan error, 1)
+		leaky := sdk.Func(sdk.Description{Verb: "leaky"},
+			func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					_, err := io.WriteString(w, "too late")
+					late <- err
+				}()
+				return nil
+			})
+		_, addr := startServer(t, backend, func(s *Server) { s.Register(leaky) })
+		c := dialRaw(t, addr).hello()
+		if r := c.request("leaky", nil, nil, nil); !r.status.OK() || len(r.body) != 0 {
+			t.Fatalf("leaky: %+v", r)
+		}
+		if err := <-late; err == nil {
+			t.Fatal("a write after the command returned was accepted")
+		}
+		if r := c.request("upper", []string{"next"}, nil, nil); string(r.body) != "NEXT\n" {
+			t.Fatalf("the next response: %q %+v", r.body, r.status)
+		}
+	})
+}

@@ -120,8 +120,16 @@ func (w *responseWriter) settle(ok bool) error {
 		err = w.begin()
 	}
 	w.meta.Start()
+	if w.err == nil {
+		// A goroutine the command left behind must not put Data after
+		// the Status, where it would land in the next response.
+		w.err = errResponseEnded
+	}
 	return err
 }
+
+// errResponseEnded answers output after the command returned.
+var errResponseEnded = errors.New("host: the response has ended: the command returned")
 
 // SendFile sends n bytes of f from off as body data: one Data frame header
 // per GiB, then the file range, which the connection moves with sendfile

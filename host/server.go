@@ -470,10 +470,16 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing.Store(true)
 	serving := s.serving
-	if s.starting != nil {
+	starting := s.starting
+	if starting != nil {
 		s.stopStart() // start undoes itself, seeing closing
 	}
 	s.mu.Unlock()
+	if starting != nil {
+		// Return only once start has undone what it opened: a caller
+		// may reuse the port or remove the plugins folder next.
+		<-starting
+	}
 	if serving {
 		s.release()
 	}

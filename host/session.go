@@ -146,7 +146,7 @@ func (ss *session) post(fn func()) { ss.c.Post(fn) }
 func (ss *session) apply(e sessEvent) {
 	next, acts, final := step(ss.st, e)
 	ss.st = next
-	ss.quiet.Store(next.phase == phaseIdle)
+	ss.quiet.Store(next.phase == phaseIdle && ss.frameStart == 0)
 	if acts&actSendHello != 0 {
 		ss.c.Enqueue(ss.srv.hello)
 	}
@@ -210,6 +210,9 @@ func (ss *session) onData(in []byte) int {
 	} else {
 		ss.frameStart = 0
 	}
+	// A half-sent header between requests is not quiet: the sweeper must
+	// look every tick, or the frame timer would wait for the idle rounds.
+	ss.quiet.Store(ss.st.phase == phaseIdle && ss.frameStart == 0)
 	return n
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
@@ -62,6 +63,14 @@ func TestFilesTravelAsDescriptors(t *testing.T) {
 		if n != int64(len(data)) || string(sum) != string(sha256Sum(data)) {
 			t.Errorf("SaveBody = %d bytes, digest %x", n, sum)
 		}
+		// What is left to read is nothing, on every path (reading after
+		// the host saved the body once waited for ever).
+		if rest, err := io.ReadAll(req.Body); err != nil || len(rest) != 0 {
+			t.Errorf("reading after SaveBody: %d bytes, %v", len(rest), err)
+		}
+		if n, _, err := sdk.SaveBody(req, dst, 10); n != 0 || err != nil {
+			t.Errorf("a second SaveBody: %d bytes, %v", n, err)
+		}
 		src, err := os.Open(filepath.Join(dir, "src"))
 		if err != nil {
 			return err
@@ -82,7 +91,9 @@ func TestFilesTravelAsDescriptors(t *testing.T) {
 			remote := tc.serve(t, cmd)
 			w := &hostWriter{}
 			body := &hostBody{Reader: bytes.NewReader(data)}
-			err := remote.Run(t.Context(), &sdk.Request{Verb: "copy", Args: []string{tc.name}, Body: body}, w)
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			err := remote.Run(ctx, &sdk.Request{Verb: "copy", Args: []string{tc.name}, Body: body}, w)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -76,7 +76,9 @@ func ReadFrom(w io.Writer, r io.Reader, sendFile func(f *os.File, off, n int64) 
 			return n, nil
 		}
 	}
-	return io.CopyBuffer(WriterOnly{w}, r, buf)
+	// Hide r's WriteTo too: an *os.File's would copy in 32 KiB pieces,
+	// each a message of its own, instead of filling buf.
+	return io.CopyBuffer(WriterOnly{w}, struct{ io.Reader }{r}, buf)
 }
 
 // WriterOnly hides a writer's ReadFrom so io.Copy takes its plain loop

@@ -21,7 +21,8 @@ type Body struct {
 	out  *Writer // also holds the descriptor channel, if any
 
 	mu      sync.Mutex
-	started bool // streaming was asked for
+	started bool // streaming was asked for, or the body claimed for a file
+	saved   bool // the host wrote the body into a file: reads end at once
 	done    chan *pb.BodyDone
 	sum     []byte
 	failed  error
@@ -30,6 +31,11 @@ type Body struct {
 func (b *Body) start() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.saved {
+		// The host wrote the body into a file: what is left to read is
+		// nothing, as in-process (asking for it would wait for ever).
+		return io.EOF
+	}
 	if b.started {
 		return nil
 	}
@@ -96,7 +102,7 @@ func (b *Body) claim() bool {
 	if b.started {
 		return false
 	}
-	b.started = true
+	b.started, b.saved = true, true
 	return true
 }
 
