@@ -337,3 +337,23 @@ func TestOutputAfterReturnIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// A half-sent header between requests is caught by the frame timer even
+// when the idle and write timers are long (quiet sessions are swept less
+// often; one with a partial frame is not quiet).
+func TestHalfSentHeaderBetweenRequests(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		_, addr := startServer(t, backend, func(s *Server) {
+			s.FrameTimeout, s.IdleTimeout, s.WriteTimeout = 200*time.Millisecond, time.Hour, time.Hour
+		})
+		c := dialRaw(t, addr).hello()
+		if r := c.request("upper", []string{"a"}, nil, nil); !r.status.OK() {
+			t.Fatalf("%+v", r.status)
+		}
+		c.write([]byte{0, 0, 0}) // a header cut short, then silence
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if st := c.status(); st.Code != sdk.CodeTimeout {
+			t.Fatalf("got %+v", st)
+		}
+	})
+}
