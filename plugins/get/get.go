@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/ctxio"
 	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/plugins/internal/openfile"
@@ -76,7 +77,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	defer f.Close()
 
 	size := fi.Size()
-	sum, ok := digest.Lookup(f, fi)
+	sum, ok := digest.Lookup(checksum.SHA256, f, fi)
 	if !ok {
 		// Unknown content: hash it once, and remember the digest while
 		// the file stays as it is.
@@ -90,7 +91,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		}
 		sum = h.Sum(nil)
 		if after, err := f.Stat(); err == nil && after.Size() == size && after.ModTime().Equal(fi.ModTime()) {
-			digest.Record(f, fi, sum)
+			digest.Record(checksum.SHA256, f, fi, sum)
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/plugins/internal/params"
 	"github.com/selectftp/selectftp/plugins/internal/staging"
@@ -312,7 +313,7 @@ func (u *upload) store(ctx context.Context, req *sdk.Request) error {
 		return err
 	}
 	if fi, err := f.Stat(); err == nil {
-		digest.Record(f, fi, got) // get will not need to read it to hash it
+		digest.Record(checksum.SHA256, f, fi, got) // get will not need to read it to hash it
 	}
 	// Syncing gigabytes of dirty pages can take longer than the host's
 	// request deadline, with no byte moving: say that we are working.

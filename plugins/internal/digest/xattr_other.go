@@ -9,6 +9,8 @@ import (
 
 var errNoXattr = errors.New("digest: extended attributes not used here")
 
-func getAttr(*os.File) (string, error) { return "", errNoXattr }
+func getAttr(*os.File, string) (string, error) { return "", errNoXattr }
 
-func setAttr(*os.File, string) error { return errNoXattr }
+func setAttr(*os.File, string, string) error { return errNoXattr }
+
+func removeAttr(*os.File, string) error { return errNoXattr }
