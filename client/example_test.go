@@ -19,7 +19,7 @@ import (
 
 	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/host"
-	"github.com/selectftp/selectftp/plugins/builtin"
+	"github.com/selectftp/selectftp/plugins"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -33,7 +33,7 @@ func exampleServer() (addr string, stop func()) {
 	}
 	srv := host.New()
 	srv.Root, srv.PluginDir, srv.Logger = root, "", hclog.NewNullLogger()
-	for _, cmd := range builtin.Commands() {
+	for _, cmd := range plugins.Standard() {
 		if err := srv.Register(cmd); err != nil {
 			log.Fatal(err)
 		}

@@ -168,7 +168,7 @@ func New() *Server {
 	return &Server{Addr: DefaultAddr, Root: DefaultRoot, Fallback: DefaultFallback}
 }
 
-// Register adds in-process commands, such as builtin.Commands() for the
+// Register adds in-process commands, such as plugins.Standard() for the
 // standard verbs. Verbs are lower-case words; a verb already registered is
 // an error (the others are still added). Register before Serve; plugins
 // loaded later with the same verb are skipped.

@@ -26,7 +26,7 @@ import (
 
 	"github.com/selectftp/selectftp/host"
 	"github.com/selectftp/selectftp/internal/rlimit"
-	"github.com/selectftp/selectftp/plugins/builtin"
+	"github.com/selectftp/selectftp/plugins"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -108,9 +108,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	for _, verb := range strings.FieldsFunc(*builtinVerbs, func(r rune) bool { return r == ',' || r == ' ' }) {
-		cmd, ok := builtin.New(verb)
+		cmd, ok := plugins.New(verb)
 		if !ok {
-			fmt.Fprintf(stderr, "selectftpd: --builtin: no built-in verb %q (built in: %s)\n", verb, strings.Join(builtin.Verbs(), ", "))
+			fmt.Fprintf(stderr, "selectftpd: --builtin: no built-in verb %q (built in: %s)\n", verb, strings.Join(plugins.Verbs(), ", "))
 			return 2
 		}
 		if c, ok := cmd.(sdk.Configurer); ok {

@@ -1,18 +1,18 @@
-package builtin_test
+package plugins_test
 
 import (
 	"slices"
 	"testing"
 
-	"github.com/selectftp/selectftp/plugins/builtin"
+	"github.com/selectftp/selectftp/plugins"
 )
 
-func TestCommandsDescribeTheirVerbs(t *testing.T) {
+func TestStandardDescribeTheirVerbs(t *testing.T) {
 	want := []string{"get", "helps", "put", "upper"}
-	if got := builtin.Verbs(); !slices.Equal(got, want) {
+	if got := plugins.Verbs(); !slices.Equal(got, want) {
 		t.Fatalf("Verbs() = %v, want %v", got, want)
 	}
-	cmds := builtin.Commands()
+	cmds := plugins.Standard()
 	if len(cmds) != len(want) {
 		t.Fatalf("%d commands, want %d", len(cmds), len(want))
 	}
@@ -20,11 +20,11 @@ func TestCommandsDescribeTheirVerbs(t *testing.T) {
 		if d := c.Describe(); d.Verb != want[i] || d.Summary == "" || d.Usage == "" {
 			t.Errorf("command %d describes itself as %+v", i, d)
 		}
-		if c2, ok := builtin.New(want[i]); !ok || c2.Describe().Verb != want[i] {
+		if c2, ok := plugins.New(want[i]); !ok || c2.Describe().Verb != want[i] {
 			t.Errorf("New(%q) = %v, %v", want[i], c2, ok)
 		}
 	}
-	if _, ok := builtin.New("rm"); ok {
+	if _, ok := plugins.New("rm"); ok {
 		t.Error(`New("rm") found a verb that is not standard`)
 	}
 }

@@ -1,12 +1,13 @@
-// Package builtin gathers the standard verbs (get, put, helps, upper) for
-// programs that serve them in-process, without plugin binaries: the same
-// code as the binaries the Makefile installs in plugins.d.
+// Package plugins holds the standard verbs, one folder each (get, put,
+// helps, upper: a package with New, its test, a README and plugin/main.go,
+// the binary the Makefile installs in plugins.d). This file gathers them for
+// programs that serve them in-process, without plugin binaries:
 //
 //	srv := host.New()
-//	if err := srv.Register(builtin.Commands()...); err != nil { ... }
+//	if err := srv.Register(plugins.Standard()...); err != nil { ... }
 //
 // A verb served in-process takes precedence over a plugin of the same verb.
-package builtin
+package plugins
 
 import (
 	"slices"
@@ -45,10 +46,10 @@ func New(verb string) (sdk.Command, bool) {
 	return mk(), true
 }
 
-// Commands returns a fresh command for every standard verb, in Verbs order.
+// Standard returns a fresh command for every standard verb, in Verbs order.
 // Commands with settings (put's max_size, ...) start with their defaults;
 // configure them through sdk.Configurer before serving.
-func Commands() []sdk.Command {
+func Standard() []sdk.Command {
 	cmds := make([]sdk.Command, 0, len(constructors))
 	for _, v := range Verbs() {
 		cmds = append(cmds, constructors[v]())
