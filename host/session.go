@@ -146,7 +146,7 @@ func (ss *session) post(fn func()) { ss.c.Post(fn) }
 func (ss *session) apply(e sessEvent) {
 	next, acts, final := step(ss.st, e)
 	ss.st = next
-	ss.quiet.Store(next.phase == phaseIdle && ss.frameStart == 0)
+	ss.updateQuiet()
 	if acts&actSendHello != 0 {
 		ss.c.Enqueue(ss.srv.hello)
 	}
@@ -158,7 +158,7 @@ func (ss *session) apply(e sessEvent) {
 	}
 	if acts&actBody != 0 {
 		ss.body.write(e.payload)
-		ss.markProgress()
+		ss.progress.Store(ss.lastActive) // onData just read the clock
 	}
 	if acts&actEndBody != 0 {
 		ss.body.end(nil)
@@ -210,10 +210,18 @@ func (ss *session) onData(in []byte) int {
 	} else {
 		ss.frameStart = 0
 	}
-	// A half-sent header between requests is not quiet: the sweeper must
-	// look every tick, or the frame timer would wait for the idle rounds.
-	ss.quiet.Store(ss.st.phase == phaseIdle && ss.frameStart == 0)
+	ss.updateQuiet()
 	return n
+}
+
+// updateQuiet publishes, for the sweeper, whether the session is between
+// requests with no frame half-sent: such a session is checked only a few
+// times per idle timeout, so a half-sent header must not count as quiet or
+// the frame timer would wait for those rounds.
+func (ss *session) updateQuiet() {
+	if q := ss.st.phase == phaseIdle && ss.frameStart == 0; ss.quiet.Load() != q {
+		ss.quiet.Store(q) // written on change only: onData runs per read
+	}
 }
 
 // consume parses what in holds, as far as the body buffer and the output

@@ -34,7 +34,7 @@ func OpenRoot(dir *os.File) (*os.Root, error) {
 			return
 		}
 		if want.Mode&unix.S_IFMT != unix.S_IFDIR {
-			oerr = fmt.Errorf("fdpass: the passed root is not a directory")
+			oerr = fmt.Errorf("plugin root: the host passed %s, which is not a directory (file type %#o)", fdPath(fd), want.Mode&unix.S_IFMT)
 			return
 		}
 		root, oerr = os.OpenRoot(fdPath(fd))
@@ -53,7 +53,7 @@ func OpenRoot(dir *os.File) (*os.Root, error) {
 	got, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || uint64(got.Dev) != uint64(want.Dev) || uint64(got.Ino) != uint64(want.Ino) {
 		root.Close()
-		return nil, fmt.Errorf("fdpass: the passed root's descriptor name opened another directory")
+		return nil, fmt.Errorf("plugin root: opening %s reached another directory than the descriptor the host passed (is /proc mounted in the plugin's view?)", root.Name())
 	}
 	return root, nil
 }

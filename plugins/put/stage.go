@@ -31,7 +31,7 @@ func newStage(root *os.Root, dir, base string) (stage, error) {
 			return nil, err
 		}
 	}
-	f, tmp, err := createTemp(root, dir, base)
+	f, tmp, err := createTemp(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (s *namedStage) abort() {
 
 // createTemp creates a new file under a fresh staging name in dir,
 // exclusively, so two uploads never share it.
-func createTemp(root *os.Root, dir, _ string) (*os.File, string, error) {
+func createTemp(root *os.Root, dir string) (*os.File, string, error) {
 	for try := 0; ; try++ {
 		// Not filepath.Join: cleaning "link/../x" lexically could pick
 		// another folder than the root resolves.

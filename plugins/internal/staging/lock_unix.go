@@ -49,11 +49,8 @@ func Claim(root *os.Root, path string) (*os.File, error) {
 		f.Close()
 		return nil, errNotRegular
 	}
-	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := Hold(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrHeld
-		}
 		return nil, err
 	}
 	return f, nil
