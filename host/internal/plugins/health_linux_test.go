@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,18 +14,31 @@ import (
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
 
-// buildUpper builds the real "upper" plugin into a new plugins folder.
+// buildUpper returns a new plugins folder holding the real "upper" plugin,
+// copied from the build the test binary makes once (upperBuilds).
 func buildUpper(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds a plugin")
-	}
+	plain, _ := upperBuilds(t)
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "upper"), "github.com/selectftp/selectftp/plugins/upper/plugin")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the upper plugin: %v\n%s", err, out)
-	}
+	install(t, plain, filepath.Join(dir, "upper"), 0o755)
 	return dir
+}
+
+// watchedUpper starts a manager on a folder holding upper, pinging it every
+// interval with the given timeout, and returns its process; the manager
+// stops with the test.
+func watchedUpper(t *testing.T, interval, timeout time.Duration) (*proc, sdk.Command, *logBuf) {
+	t.Helper()
+	m, log := testManager(buildUpper(t))
+	m.cfg.HealthInterval, m.cfg.HealthTimeout = interval, timeout
+	var cmd sdk.Command
+	m.cfg.Register = func(c sdk.Command, _ string) error { cmd = c; return nil }
+	m.cfg.Unregister = func(string, string) {}
+	if err := m.Scan(context.Background()); err != nil || cmd == nil {
+		t.Fatalf("scan: %v, %v\n%s", err, cmd, log)
+	}
+	t.Cleanup(m.Close)
+	return cmd.(*proc), cmd, log
 }
 
 // gone tells whether pid has exited and been reaped (or is a zombie).
@@ -54,17 +66,7 @@ func poll(t *testing.T, what string, d time.Duration, cond func() bool) {
 // and its request fails with "unavailable" instead of hanging; the next
 // request runs on a new process.
 func TestStoppedPluginIsKilledAndReplaced(t *testing.T) {
-	dir := buildUpper(t)
-	m, log := testManager(dir)
-	m.cfg.HealthInterval, m.cfg.HealthTimeout = 100*time.Millisecond, 200*time.Millisecond
-	var cmd sdk.Command
-	m.cfg.Register = func(c sdk.Command, _ string) error { cmd = c; return nil }
-	m.cfg.Unregister = func(string, string) {}
-	if err := m.Scan(context.Background()); err != nil || cmd == nil {
-		t.Fatalf("scan: %v, %v\n%s", err, cmd, log)
-	}
-	defer m.Close()
-	p := cmd.(*proc)
+	p, cmd, log := watchedUpper(t, 100*time.Millisecond, 200*time.Millisecond)
 	if r := sdktest.Run(t, cmd, sdktest.Request{Args: []string{"a"}}); string(r.Body) != "A\n" {
 		t.Fatalf("before: %+v", r)
 	}
@@ -106,19 +108,9 @@ func TestStoppedPluginIsKilledAndReplaced(t *testing.T) {
 // pause or an fsync on a loaded machine would) is not killed; one that
 // keeps not answering is, after HealthFailures misses in a row.
 func TestOneMissedPingIsForgiven(t *testing.T) {
-	dir := buildUpper(t)
-	m, log := testManager(dir)
 	// A long timeout: a healthy ping under -race on a busy machine must
 	// not miss by itself.
-	m.cfg.HealthInterval, m.cfg.HealthTimeout = 100*time.Millisecond, time.Second
-	var cmd sdk.Command
-	m.cfg.Register = func(c sdk.Command, _ string) error { cmd = c; return nil }
-	m.cfg.Unregister = func(string, string) {}
-	if err := m.Scan(context.Background()); err != nil || cmd == nil {
-		t.Fatalf("scan: %v, %v\n%s", err, cmd, log)
-	}
-	defer m.Close()
-	p := cmd.(*proc)
+	p, cmd, log := watchedUpper(t, 100*time.Millisecond, time.Second)
 	p.mu.Lock()
 	pid := p.cur.cmd.Process.Pid
 	p.mu.Unlock()
@@ -156,8 +148,8 @@ func TestOneMissedPingIsForgiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, "the stopped process to be gone", 15*time.Second, func() bool { return gone(pid) })
-	if n := strings.Count(log.String(), "missed a health check") - before; n != m.cfg.HealthFailures-1 {
-		t.Errorf("killed after %d logged misses, want %d before the kill:\n%s", n, m.cfg.HealthFailures-1, log)
+	if n := strings.Count(log.String(), "missed a health check") - before; n != p.m.cfg.HealthFailures-1 {
+		t.Errorf("killed after %d logged misses, want %d before the kill:\n%s", n, p.m.cfg.HealthFailures-1, log)
 	}
 	if !strings.Contains(log.String(), "stopped answering its health check") {
 		t.Errorf("the kill is not logged:\n%s", log)
