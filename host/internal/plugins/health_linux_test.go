@@ -66,7 +66,10 @@ func poll(t *testing.T, what string, d time.Duration, cond func() bool) {
 // and its request fails with "unavailable" instead of hanging; the next
 // request runs on a new process.
 func TestStoppedPluginIsKilledAndReplaced(t *testing.T) {
-	p, cmd, log := watchedUpper(t, 100*time.Millisecond, 200*time.Millisecond)
+	// A timeout a healthy ping meets even under -race on a loaded machine:
+	// at 200 ms, CI once killed the healthy plugin before the SIGSTOP, and
+	// the request ran on its replacement.
+	p, cmd, log := watchedUpper(t, 100*time.Millisecond, time.Second)
 	if r := sdktest.Run(t, cmd, sdktest.Request{Args: []string{"a"}}); string(r.Body) != "A\n" {
 		t.Fatalf("before: %+v", r)
 	}
