@@ -119,21 +119,26 @@ func TestRun(t *testing.T) {
 	r = Limit(ctx, Source{Size: size}, 0)
 	noErrors(t, r)
 
-	r = Get(ctx, addr, "data.bin", 3, 0)
+	r = Get(ctx, addr, "data.bin", 3, TransferOptions{})
 	noErrors(t, r)
 	if r.Bytes != 3*size || r.XferMBps <= 0 {
 		t.Errorf("get moved %d bytes, want %d", r.Bytes, 3*size)
 	}
-	if r = Get(ctx, addr, "missing.bin", 1, 0); r.Errors != 1 {
+	r = Get(ctx, addr, "data.bin", 2, TransferOptions{Verify: true})
+	noErrors(t, r)
+	if r.Bytes != 2*size {
+		t.Errorf("verified get moved %d bytes, want %d", r.Bytes, 2*size)
+	}
+	if r = Get(ctx, addr, "missing.bin", 1, TransferOptions{Verify: true}); r.Errors != 1 {
 		t.Errorf("get of a missing file: %d errors, want 1", r.Errors)
 	}
 
-	r = Put(ctx, addr, "up.bin", Source{File: file}, 1)
+	r = Put(ctx, addr, "up.bin", Source{File: file}, 1, TransferOptions{})
 	noErrors(t, r)
 	if got, err := os.ReadFile(filepath.Join(root, "up.bin")); err != nil || !bytes.Equal(got, content) {
 		t.Errorf("uploaded file differs (%v)", err)
 	}
-	r = Put(ctx, addr, "gen.bin", Source{Size: size}, 2)
+	r = Put(ctx, addr, "gen.bin", Source{Size: size}, 2, TransferOptions{})
 	noErrors(t, r)
 	want := make([]byte, 0, size)
 	buf := bytes.NewBuffer(want)

@@ -54,7 +54,8 @@ func (s Source) open() (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// sum returns the source's SHA-256 in hex.
+// sum returns the source's digest as the client's Put takes it (today
+// SHA-256 in hex); it calls into the client package.
 func (s Source) sum(ctx context.Context) (string, error) {
 	r, done, err := s.open()
 	if err != nil {
@@ -152,48 +153,121 @@ func (r *Result) finish(wall time.Duration, sp *span) {
 	}
 }
 
-// Get downloads path once on each of conns connections at once, throwing
-// the bytes away (no hashing: the point is the server's speed). readSize
-// <= 0 means DefaultReadSize.
-func Get(ctx context.Context, addr, path string, conns, readSize int) Result {
-	if readSize <= 0 {
-		readSize = DefaultReadSize
+// TransferOptions tunes Get and Put. The zero value is what the bench
+// has always measured: unpaced, unverified downloads read DefaultReadSize
+// at a time.
+type TransferOptions struct {
+	// ReadSize is the read size of downloads (<= 0: DefaultReadSize).
+	ReadSize int
+	// Rate paces each transfer to this many bytes/s (0: as fast as it
+	// goes); see Limiter.
+	Rate int64
+	// Verify makes each download check the server's digest, as the CLI
+	// does, instead of counting bytes only.
+	Verify bool
+}
+
+// readSize returns the read size for a download: a paced one reads in the
+// limiter's chunks, so its pacing holds over short windows.
+func (o TransferOptions) readSize(l *Limiter) int {
+	if l != nil {
+		return l.Chunk()
 	}
+	if o.ReadSize <= 0 {
+		return DefaultReadSize
+	}
+	return o.ReadSize
+}
+
+// limiter returns a new Limiter for one transfer, nil when unpaced.
+func (o TransferOptions) limiter() *Limiter {
+	if o.Rate <= 0 {
+		return nil
+	}
+	return NewLimiter(o.Rate)
+}
+
+// Get downloads path once on each of conns connections at once, throwing
+// the bytes away. Unless o.Verify, nothing is hashed (the point is the
+// server's speed) and only the announced size is checked.
+func Get(ctx context.Context, addr, path string, conns int, o TransferOptions) Result {
 	res := Result{Mode: "get", Conns: conns}
-	req := protocol.Request{Verb: "get", Params: map[string]any{"path": path}}
 	var errs errCount
 	var sp span
 	var mu sync.Mutex
 	start := time.Now()
 	parallel(conns, func(int) {
-		c, err := client.Dial(ctx, addr, client.WithDialTimeout(helloTimeout), client.WithReadSize(readSize))
+		l := o.limiter()
+		c, err := dialTransfer(ctx, addr, o.readSize(l), false)
 		if err != nil {
 			errs.add(err)
 			return
 		}
 		defer c.Close()
 		var n counter
+		var w io.Writer = &n
+		if l != nil {
+			w = &limitedWriter{ctx: ctx, w: w, l: l}
+		}
 		t0 := time.Now()
-		// Do, not Get: Get would hash every byte, and the hashing
-		// would be measured instead of the server.
-		meta, err := c.Do(ctx, req, nil, &n)
+		err = getOnce(ctx, c, path, w, o.Verify)
 		t1 := time.Now()
 		mu.Lock()
 		res.Bytes += int64(n)
 		mu.Unlock()
-		announced, ok := meta["size"].(float64)
-		switch {
-		case err != nil:
+		if err != nil {
 			errs.add(err)
-		case ok && int64(announced) != int64(n):
-			errs.add(fmt.Errorf("got %d bytes, the server announced %d", n, int64(announced)))
-		default:
-			sp.add(t0, t1)
+			return
 		}
+		sp.add(t0, t1)
 	})
 	res.finish(time.Since(start), &sp)
 	errs.into(&res)
 	return res
+}
+
+// The calls into the client package, kept together so that a change of the
+// client's API touches only these: dialTransfer, getOnce, putOnce, probe
+// (hol.go) and Source.sum.
+
+// dialTransfer opens a client connection for transfers. oneFrame sends each
+// upload body as one Data frame announcing its whole size (split only past
+// 4 GiB), by sendfile when the body is a file. readSize 0 keeps the
+// client's default.
+func dialTransfer(ctx context.Context, addr string, readSize int, oneFrame bool) (*client.Conn, error) {
+	opts := []client.Option{client.WithDialTimeout(helloTimeout)}
+	if readSize > 0 {
+		opts = append(opts, client.WithReadSize(readSize))
+	}
+	if oneFrame {
+		opts = append(opts, client.WithOneFrameBodies())
+	}
+	return client.Dial(ctx, addr, opts...)
+}
+
+// getOnce downloads path into w. verify: through the client's verifying
+// Get (every byte hashed, the digest checked). Otherwise through Do, which
+// hashes nothing, so the server is measured rather than the client's hash;
+// the announced size is still checked.
+func getOnce(ctx context.Context, c *client.Conn, path string, w io.Writer, verify bool) error {
+	if verify {
+		return c.Get(ctx, path, w, nil)
+	}
+	var n counter
+	meta, err := c.Do(ctx, protocol.Request{Verb: "get", Params: map[string]any{"path": path}}, nil, io.MultiWriter(w, &n))
+	if err != nil {
+		return err
+	}
+	if announced, ok := meta["size"].(float64); ok && int64(announced) != int64(n) {
+		return fmt.Errorf("got %d bytes, the server announced %d", n, int64(announced))
+	}
+	return nil
+}
+
+// putOnce uploads size bytes of body as name; sum is the body's digest
+// from Source.sum.
+func putOnce(ctx context.Context, c *client.Conn, body io.Reader, size int64, sum, name string) error {
+	return c.Put(ctx, body, size, sum, name, nil)
 }
 
 // counter counts and discards what it is given.
@@ -205,11 +279,10 @@ func (c *counter) Write(p []byte) (int, error) {
 }
 
 // Put uploads src on each of conns connections at once, to path-0,
-// path-1... (path itself when conns is 1). The size and SHA-256 are
-// computed before the clock starts; each body travels as one Data frame
-// announcing its whole size (split only past 4 GiB) followed by the raw
-// bytes, sent with sendfile when src is a file.
-func Put(ctx context.Context, addr, path string, src Source, conns int) Result {
+// path-1... (path itself when conns is 1). The size and digest are
+// computed before the clock starts; unpaced, a file body goes by sendfile.
+// o.ReadSize and o.Verify do not apply.
+func Put(ctx context.Context, addr, path string, src Source, conns int, o TransferOptions) Result {
 	res := Result{Mode: "put", Conns: conns}
 	size, err := src.size()
 	var sum string
@@ -229,7 +302,7 @@ func Put(ctx context.Context, addr, path string, src Source, conns int) Result {
 		if conns > 1 {
 			name = fmt.Sprintf("%s-%d", path, i)
 		}
-		t0, t1, err := putOne(ctx, addr, name, src, size, sum)
+		t0, t1, err := putOne(ctx, addr, name, src, size, sum, o.limiter())
 		if err != nil {
 			errs.add(err)
 			return
@@ -244,20 +317,23 @@ func Put(ctx context.Context, addr, path string, src Source, conns int) Result {
 	return res
 }
 
-func putOne(ctx context.Context, addr, name string, src Source, size int64, sum string) (t0, t1 time.Time, err error) {
+// putOne dials and uploads src once, paced by l when it is not nil.
+func putOne(ctx context.Context, addr, name string, src Source, size int64, sum string, l *Limiter) (t0, t1 time.Time, err error) {
 	body, done, err := src.open()
 	if err != nil {
 		return t0, t1, err
 	}
 	defer done()
-	// One Data frame for the whole body, by sendfile for a file.
-	c, err := client.Dial(ctx, addr, client.WithDialTimeout(helloTimeout), client.WithOneFrameBodies())
+	if l != nil {
+		body = &limitedReader{ctx: ctx, r: body, l: l}
+	}
+	c, err := dialTransfer(ctx, addr, 0, true)
 	if err != nil {
 		return t0, t1, err
 	}
 	defer c.Close()
 	t0 = time.Now()
-	err = c.Put(ctx, body, size, sum, name, nil)
+	err = putOnce(ctx, c, body, size, sum, name)
 	return t0, time.Now(), err
 }
 
