@@ -8,13 +8,17 @@
 //     driven by curl;
 //  3. selectftpd with its plugins, driven by selectftp-load;
 //
-// on a 1 GiB download and upload, 64 concurrent 16 MiB downloads, the
+// on a 1 GiB download and upload (with the load generator and with the real
+// CLI, selectftp get/put, beside curl), 64 concurrent 16 MiB downloads, the
 // "upper" command on 64 connections (through its plugin and built in with
-// --builtin upper), and 10,000 idle connections on each backend. It prints
-// one markdown table of figures, ratios and PASS/MISS against the targets,
-// then stops every server and removes its files, on failure and Ctrl-C too.
+// --builtin upper), 10,000 idle connections on each backend, the latency of
+// a small command while 16 transfers run (hol), 1,000 concurrent verified
+// 1 MiB downloads (many), and 256 MiB get/put over an emulated WAN between
+// two network namespaces (wan). It prints one markdown table of figures,
+// ratios and PASS/MISS against the targets, then stops every server and
+// removes its files and namespaces, on failure and Ctrl-C too.
 //
-//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle] [--no-ftp] ...
+//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle,hol,many,wan] [--no-ftp] ...
 //
 // Transfers are repeated --reps times (3) and the median is reported
 // (--pick best for the best).
@@ -47,10 +51,20 @@ type config struct {
 	pick                   string
 	only                   map[string]bool
 	noFTP                  bool
+
+	holSize                  int64 // bytes of each hol transfer
+	holTransfers             int
+	holWindow, holInterval   time.Duration
+	many                     int // concurrent downloads of manySize
+	manySize                 int64
+	wanSize                  int64
+	wanConns, wanReps        int
+	wanNetem, wanClientNetem string // netem arguments on the server's and the client's egress
+	wanRmem, wanWmem         string // tcp_rmem, tcp_wmem in both namespaces
 }
 
 // workloads are the names --only takes.
-var workloads = []string{"download", "upload", "concurrent", "upper", "idle"}
+var workloads = []string{"download", "upload", "concurrent", "upper", "idle", "hol", "many", "wan"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -72,7 +86,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.pick, "pick", "median", "which run of each transfer to report: median or best")
 	only := fs.String("only", strings.Join(workloads, ","), "comma-separated workloads to run")
 	fs.BoolVar(&c.noFTP, "no-ftp", false, "skip pure-ftpd and curl")
-	quick := fs.Bool("quick", false, "try it out: 64 MiB transfers, 64 × 1 MiB, 1,000 idle conns, 2 s runs")
+	holSize := fs.String("hol-size", "64MiB", "`bytes` of each transfer running beside the small command (hol)")
+	fs.IntVar(&c.holTransfers, "hol-transfers", 16, "transfers running beside the small command (hol)")
+	fs.DurationVar(&c.holWindow, "hol-window", 5*time.Second, "how long the small command is timed (hol)")
+	fs.DurationVar(&c.holInterval, "hol-interval", 3*time.Millisecond, "from one small command to the next (hol)")
+	fs.IntVar(&c.many, "many", 1000, "concurrent downloads (many)")
+	manySize := fs.String("many-size", "1MiB", "`bytes` of each of them (many)")
+	wanSize := fs.String("wan-size", "256MiB", "`bytes` of the WAN get and put (wan)")
+	fs.IntVar(&c.wanConns, "wan-conns", 4, "parallel connections compared with one (wan)")
+	fs.IntVar(&c.wanReps, "wan-reps", 1, "runs of each WAN transfer (wan)")
+	fs.StringVar(&c.wanNetem, "wan-netem", "delay 50ms loss 0.1%", "netem `arguments` on the server's egress (wan)")
+	fs.StringVar(&c.wanClientNetem, "wan-client-netem", "loss 0.1%", "netem `arguments` on the client's egress, \"\" for none (wan)")
+	fs.StringVar(&c.wanRmem, "wan-tcp-rmem", "4096 131072 67108864", "net.ipv4.tcp_rmem in both namespaces (wan)")
+	fs.StringVar(&c.wanWmem, "wan-tcp-wmem", "4096 16384 67108864", "net.ipv4.tcp_wmem in both namespaces (wan)")
+	quick := fs.Bool("quick", false, "try it out: 64 MiB transfers, 64 × 1 MiB, 1,000 idle conns, 2 s runs, 200 × 1 MiB, 16 MiB over the WAN")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -83,7 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{"size": "64MiB", "conc-size": "1MiB", "idle": "1000",
-			"duration": "2s", "hold": "2s"} {
+			"duration": "2s", "hold": "2s", "hol-size": "16MiB", "hol-window": "1s", "many": "200",
+			"wan-size": "16MiB"} {
 			if !set[name] {
 				fs.Set(name, v)
 			}
@@ -96,11 +124,24 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.concSize, err = loadgen.ParseSize(*concSize); err != nil {
 		return c, err
 	}
+	if c.holSize, err = loadgen.ParseSize(*holSize); err != nil {
+		return c, err
+	}
+	if c.manySize, err = loadgen.ParseSize(*manySize); err != nil {
+		return c, err
+	}
+	if c.wanSize, err = loadgen.ParseSize(*wanSize); err != nil {
+		return c, err
+	}
 	if c.pick != "median" && c.pick != "best" {
 		return c, fmt.Errorf("--pick must be median or best, not %q", c.pick)
 	}
-	if c.reps < 1 || c.conc < 1 || c.cmdConns < 1 || c.idle < 1 {
-		return c, errors.New("--reps, --conc, --cmd-conns and --idle must be at least 1")
+	if c.reps < 1 || c.conc < 1 || c.cmdConns < 1 || c.idle < 1 || c.holTransfers < 1 || c.many < 1 ||
+		c.wanConns < 1 || c.wanReps < 1 {
+		return c, errors.New("--reps, --conc, --cmd-conns, --idle, --hol-transfers, --many, --wan-conns and --wan-reps must be at least 1")
+	}
+	if c.holInterval <= 0 || c.holWindow <= 0 {
+		return c, errors.New("--hol-interval and --hol-window must be positive")
 	}
 	c.only = map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
@@ -172,10 +213,14 @@ type bench struct {
 	fig                   figures
 	notes                 []string
 	started               time.Time
+	wan                   *wanNet // the WAN namespaces while they exist
 }
 
+// file returns the path of a named file of the bench, under work/files.
+func (b *bench) file(name string) string { return filepath.Join(b.work, "files", name) }
+
 func newBench(cfg config, log io.Writer) (*bench, error) {
-	for _, p := range []string{"selectftpd", "selectftp-load"} {
+	for _, p := range []string{"selectftpd", "selectftp", "selectftp-load"} {
 		if !isExec(filepath.Join(cfg.bin, p)) {
 			return nil, fmt.Errorf("no %s in %s (run make build)", p, cfg.bin)
 		}
@@ -191,9 +236,14 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 	return b, nil
 }
 
-// cleanup stops every server and removes the work folder.
+// cleanup stops every server, removes the WAN namespaces and the work
+// folder.
 func (b *bench) cleanup() {
 	b.procs.stopAll()
+	if b.wan != nil {
+		b.wan.teardown(b.log)
+		b.wan = nil
+	}
 	os.RemoveAll(b.work)
 }
 
@@ -207,10 +257,23 @@ func (b *bench) prepare() error {
 	if err := os.Chown(b.ftpRoot, ftpUID, ftpUID); err != nil {
 		fmt.Fprintln(b.log, "bench: chown the FTP root:", err)
 	}
-	for _, f := range []struct {
+	type file struct {
 		path string
 		size int64
-	}{{b.big, b.cfg.size}, {b.conc, b.cfg.concSize}} {
+	}
+	files := []file{{b.big, b.cfg.size}, {b.conc, b.cfg.concSize}}
+	w := b.cfg.only
+	if w["hol"] {
+		files = append(files, file{b.file(holFile), b.cfg.holSize})
+	}
+	if w["many"] {
+		files = append(files, file{b.file(manyFile), b.cfg.manySize})
+	}
+	if w["wan"] {
+		files = append(files, file{b.file(wanFile), b.cfg.wanSize},
+			file{b.file(wanPartFile), b.cfg.wanSize / int64(b.cfg.wanConns)})
+	}
+	for _, f := range files {
 		if err := makeFile(f.path, f.size); err != nil {
 			return err
 		}
@@ -246,5 +309,14 @@ func (b *bench) runAll(ctx context.Context) {
 	if w["idle"] {
 		phase("idle connections, reactor", func(ctx context.Context) error { return b.measureIdle(ctx, "reactor") })
 		phase("idle connections, goroutine", func(ctx context.Context) error { return b.measureIdle(ctx, "goroutine") })
+	}
+	if w["hol"] {
+		phase("small command beside 16 transfers (head of line)", b.measureHOL)
+	}
+	if w["many"] {
+		phase(fmt.Sprintf("%d concurrent downloads", b.cfg.many), b.measureMany)
+	}
+	if w["wan"] {
+		phase("WAN profile between two network namespaces", b.measureWAN)
 	}
 }

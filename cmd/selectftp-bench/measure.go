@@ -23,6 +23,18 @@ type figures struct {
 	upperPlugin, upperInproc                             *loadgen.Result
 	idle                                                 map[string]*loadgen.Result // by backend
 	sfHWMKB                                              int64                      // selectftpd's peak RSS over the transfers
+
+	// The real programs, process start to exit: selectftp get/put and
+	// curl to and from files.
+	cliGet, cliPut, curlGetFile, curlPut float64 // MB/s
+
+	hol     map[holKey]*loadgen.Result
+	holRate int64 // bytes/s of each paced transfer
+
+	manySF, manyFTP float64 // MB/s, all the downloads' wall time
+	manyHWMKB       int64   // the many-downloads selectftpd's peak RSS
+
+	wan wanFigures
 }
 
 // makeFile writes size bytes: a random 1 MiB block, repeated.
@@ -72,12 +84,20 @@ type contender struct {
 // cache, and it lets selectftp's get learn the digest of a file it did not
 // store itself (a file uploaded through put never needs this).
 func (b *bench) rounds(cs ...*contender) error {
+	return b.roundsN(b.cfg.reps, true, cs...)
+}
+
+// roundsN is rounds with reps rounds, and the warm-up only when warm.
+func (b *bench) roundsN(reps int, warm bool, cs ...*contender) error {
 	for _, c := range cs {
+		if !warm {
+			break
+		}
 		if _, err := c.run(-1); err != nil {
 			return fmt.Errorf("%s (warm-up): %w", c.label, err)
 		}
 	}
-	for i := range b.cfg.reps {
+	for i := range reps {
 		for _, c := range cs {
 			v, err := c.run(i)
 			if err != nil {
@@ -99,8 +119,14 @@ func mbps(bytes int64, seconds float64) float64 {
 
 // load runs selectftp-load and parses its JSON result.
 func (b *bench) load(ctx context.Context, args ...string) (loadgen.Result, error) {
+	return b.loadIn(ctx, nil, args...)
+}
+
+// loadIn runs selectftp-load after prefix (e.g. ip netns exec NS).
+func (b *bench) loadIn(ctx context.Context, prefix []string, args ...string) (loadgen.Result, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(b.cfg.bin, "selectftp-load"), append(args, "--json")...)
+	argv := append(append(slices.Clone(prefix), filepath.Join(b.cfg.bin, "selectftp-load")), append(args, "--json")...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
 	r, err := loadgen.ParseResult(stdout.Bytes())
@@ -166,17 +192,40 @@ func (b *bench) measureTransfers(ctx context.Context) error {
 			r, err := sfLoad("get", "--path", "big.bin")
 			return r.XferMBps, err
 		}}
-		if err := b.rounds(with(ftp, limit, sel)...); err != nil {
+		out := filepath.Join(b.work, "cli-get.bin")
+		cli := &contender{label: "selectftp get (CLI) → file", run: func(int) (float64, error) {
+			defer os.Remove(out)
+			wall, err := b.timeRun(ctx, nil, b.cliArgs(addr, "get", "big.bin", out)...)
+			return mbps(size, wall.Seconds()), checkSize(out, size, err)
+		}}
+		curlFile := &contender{label: "curl → file", run: func(int) (float64, error) {
+			defer os.Remove(out)
+			wall, err := b.timeRun(ctx, nil, "curl", "-sS", "-o", out, base+"big.bin")
+			return mbps(size, wall.Seconds()), checkSize(out, size, err)
+		}}
+		if err := b.rounds(append(with(ftp, limit, sel), with(curlFile, cli)...)...); err != nil {
 			return err
 		}
 		b.fig.ftpGet, b.fig.sfGet = pick(ftp.vals, b.cfg.pick), pick(sel.vals, b.cfg.pick)
+		b.fig.cliGet, b.fig.curlGetFile = pick(cli.vals, b.cfg.pick), pick(curlFile.vals, b.cfg.pick)
 	}
 	if w["upload"] {
+		var curlWall []float64 // the same curl runs, process start to exit
 		ftp := &contender{label: "pure-ftpd upload", run: func(i int) (float64, error) {
 			name := fmt.Sprintf("up-%d.bin", i)
 			defer os.Remove(filepath.Join(b.ftpRoot, name))
+			t0 := time.Now()
 			t, err := runCurl(ctx, base+name, b.big, size)
+			if i >= 0 {
+				curlWall = append(curlWall, mbps(size, time.Since(t0).Seconds()))
+			}
 			return mbps(size, t.total-t.pretransfer), err
+		}}
+		cli := &contender{label: "selectftp put (CLI)", run: func(i int) (float64, error) {
+			name := fmt.Sprintf("cli-up-%d.bin", i)
+			defer os.Remove(filepath.Join(b.sfRoot, name))
+			wall, err := b.timeRun(ctx, nil, b.cliArgs(addr, "put", b.big, name)...)
+			return mbps(size, wall.Seconds()), checkSize(filepath.Join(b.sfRoot, name), size, err)
 		}}
 		sel := &contender{label: "selectftp upload", run: func(i int) (float64, error) {
 			name := fmt.Sprintf("up-%d.bin", i)
@@ -184,14 +233,15 @@ func (b *bench) measureTransfers(ctx context.Context) error {
 			r, err := sfLoad("put", "--file", b.big, "--path", name)
 			return r.XferMBps, err
 		}}
-		cs := with(ftp, sel)
+		cs := with(ftp, sel, cli)
 		if !w["download"] {
-			cs = with(ftp, limit, sel)
+			cs = with(ftp, limit, sel, cli)
 		}
 		if err := b.rounds(cs...); err != nil {
 			return err
 		}
 		b.fig.ftpPut, b.fig.sfPut = pick(ftp.vals, b.cfg.pick), pick(sel.vals, b.cfg.pick)
+		b.fig.cliPut, b.fig.curlPut = pick(cli.vals, b.cfg.pick), pick(curlWall, b.cfg.pick)
 	}
 	b.fig.limit = pick(limit.vals, "best")
 	if w["concurrent"] {
@@ -215,6 +265,43 @@ func (b *bench) measureTransfers(ctx context.Context) error {
 			return err
 		}
 		b.fig.upperPlugin = &r
+	}
+	return nil
+}
+
+// cliArgs is the command line of the real CLI: selectftp --addr A -q
+// WORDS...
+func (b *bench) cliArgs(addr string, words ...string) []string {
+	return append([]string{filepath.Join(b.cfg.bin, "selectftp"), "--addr", addr, "-q"}, words...)
+}
+
+// timeRun runs argv (after prefix, e.g. ip netns exec NS) to its end and
+// returns its wall time, process start to exit.
+func (b *bench) timeRun(ctx context.Context, prefix []string, argv ...string) (time.Duration, error) {
+	all := append(slices.Clone(prefix), argv...)
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, all[0], all[1:]...)
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	wall := time.Since(t0)
+	if err != nil {
+		return wall, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, firstLine(stderr.String()))
+	}
+	return wall, nil
+}
+
+// checkSize returns err, or an error when path does not hold size bytes.
+func checkSize(path string, size int64, err error) error {
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("%s has %d bytes, want %d", path, fi.Size(), size)
 	}
 	return nil
 }

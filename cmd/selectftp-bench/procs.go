@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,25 +100,50 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// site is where a server runs and how the bench reaches it: loopback in
+// the bench's own network namespace, or the WAN profile's server
+// namespace.
+type site struct {
+	name   string   // for logs and notes; "" for loopback
+	prefix []string // runs a program there: nil, or ip netns exec NS
+	host   string   // the address servers listen on
+	port   func() (int, error)
+	// ready checks that the server at addr answers "upper" (selectftpd)
+	// or lists its root (pure-ftpd URL).
+	ready func(ctx context.Context, addr string) error
+}
+
+// loopback is the default site.
+var loopback = site{host: "127.0.0.1", port: freePort, ready: ping}
+
+// loopbackFTP is loopback with pure-ftpd's readiness check.
+var loopbackFTP = site{host: "127.0.0.1", port: freePort, ready: ftpBanner}
+
 // startSelectftpd starts a selectftpd on a free loopback port and waits
 // until it answers "upper" (through its plugin, unless built in).
 func (b *bench) startSelectftpd(ctx context.Context, name string, extra ...string) (*child, string, error) {
-	port, err := freePort()
+	return b.startSelectftpdAt(ctx, loopback, name, extra...)
+}
+
+// startSelectftpdAt starts a selectftpd at st and waits until it answers.
+func (b *bench) startSelectftpdAt(ctx context.Context, st site, name string, extra ...string) (*child, string, error) {
+	port, err := st.port()
 	if err != nil {
 		return nil, "", err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	argv := append([]string{filepath.Join(b.cfg.bin, "selectftpd"), "--listen", addr, "--root", b.sfRoot,
-		// Every bench client comes from loopback: the per-address limit,
-		// a defence against one host taking every slot, would cap them.
-		"--plugins", b.cfg.plugins, "--log-level", "warn", "--max-conns-per-ip", "-1"}, extra...)
+	addr := net.JoinHostPort(st.host, strconv.Itoa(port))
+	argv := append(append(slices.Clone(st.prefix), filepath.Join(b.cfg.bin, "selectftpd"), "--listen", addr, "--root", b.sfRoot,
+		// Every bench client comes from one address: the per-address
+		// limit, a defence against one host taking every slot, would cap
+		// them.
+		"--plugins", b.cfg.plugins, "--log-level", "warn", "--max-conns-per-ip", "-1"), extra...)
 	c, err := b.procs.start(name, argv...)
 	if err != nil {
 		return nil, "", err
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err = ping(ctx, addr)
+		err = st.ready(ctx, addr)
 		if err == nil {
 			return c, addr, nil
 		}
@@ -192,15 +218,47 @@ const (
 	ftpUID  = 65534
 )
 
-// startFTP sets up a throwaway puredb with one virtual user chrooted to
-// b.ftpRoot and starts pure-ftpd in the foreground on a free loopback port
-// with a loopback passive range. It returns the base URL
-// ftp://user:password@127.0.0.1:PORT/.
+// startFTP starts pure-ftpd on loopback for up to 200 clients; see
+// startFTPAt.
+func (b *bench) startFTP(ctx context.Context) (*child, string, error) {
+	return b.startFTPAt(ctx, loopbackFTP, "pure-ftpd", 200)
+}
+
+// ftpMaxPassive is the most passive ports pure-ftpd gets: 16000 to 31999,
+// below Linux's ephemeral range.
+const (
+	ftpPassiveLow = 16000
+	ftpMaxPassive = 16000
+)
+
+// ftpPassive returns the passive port range for maxClients: pure-ftpd
+// caps its clients at half its passive ports. A small range is placed at
+// random, so two runs at once rarely collide.
+func ftpPassive(maxClients int, rnd byte) (lo, hi int) {
+	n := min(2*maxClients, ftpMaxPassive)
+	if n <= 400 {
+		lo = 20000 + int(rnd)<<5
+	} else {
+		lo = ftpPassiveLow
+	}
+	return lo, lo + n - 1
+}
+
+// startFTPAt sets up a throwaway puredb with one virtual user chrooted to
+// b.ftpRoot and starts pure-ftpd in the foreground at st, on a free port,
+// with a passive range on the same address for maxClients clients (all
+// from one address; at most 8,000). It returns the base URL
+// ftp://user:password@HOST:PORT/.
+//
+// pure-ftpd sizes its listen backlog from its client limit (3 + clients/8),
+// so 1,000 connections arriving at once need a limit near 8,000: with 134
+// (the backlog of a 1,050 limit) most of them overflow the accept queue and
+// hang until the kernel resets them a minute later.
 //
 // The password is hashed with SHA-512 crypt (openssl passwd -6): pure-pw's
 // own argon2id hash takes seconds to check, which would dominate every
 // curl run.
-func (b *bench) startFTP(ctx context.Context) (*child, string, error) {
+func (b *bench) startFTPAt(ctx context.Context, st site, name string, maxClients int) (*child, string, error) {
 	ftpd, err := ensureTool(ctx, "pure-ftpd", "pure-ftpd")
 	if err != nil {
 		return nil, "", err
@@ -222,8 +280,8 @@ func (b *bench) startFTP(ctx context.Context) (*child, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("openssl passwd: %w", err)
 	}
-	passwd := filepath.Join(b.work, "ftp.passwd")
-	pdb := filepath.Join(b.work, "ftp.pdb")
+	passwd := filepath.Join(b.work, name+".passwd")
+	pdb := filepath.Join(b.work, name+".pdb")
 	line := fmt.Sprintf("%s:%s:%d:%d::%s/./::::::::::::\n", ftpUser, strings.TrimSpace(string(hash)), ftpUID, ftpUID, b.ftpRoot)
 	if err := os.WriteFile(passwd, []byte(line), 0o600); err != nil {
 		return nil, "", err
@@ -231,34 +289,51 @@ func (b *bench) startFTP(ctx context.Context) (*child, string, error) {
 	if out, err := exec.CommandContext(ctx, purepw, "mkdb", pdb, "-f", passwd).CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("pure-pw mkdb: %v: %s", err, out)
 	}
-	port, err := freePort()
+	port, err := st.port()
 	if err != nil {
 		return nil, "", err
 	}
-	// Passive ports below the ephemeral range. pure-ftpd caps its clients
-	// at half the passive ports, so 400 ports allow 200 clients.
-	pasv := 20000 + int(rnd[0])<<5
-	c, err := b.procs.start("pure-ftpd", ftpd,
-		"-S", fmt.Sprintf("127.0.0.1,%d", port), // bind
-		"-l", "puredb:"+pdb, "-E", "-A", "-H", // virtual users only, chroot, no DNS
-		"-f", "none", // no syslog
-		"-c", "200", "-C", "200", // room for 64 concurrent sessions (all from 127.0.0.1)
-		"-p", fmt.Sprintf("%d:%d", pasv, pasv+399), "-P", "127.0.0.1",
-		"-g", filepath.Join(b.work, "pure-ftpd.pid"))
+	lo, hi := ftpPassive(maxClients, rnd[0])
+	args := append(append(slices.Clone(st.prefix), ftpd), ftpArgs(st.host, port, pdb, maxClients, lo, hi,
+		filepath.Join(b.work, name+".pid"))...)
+	c, err := b.procs.start(name, args...)
 	if err != nil {
 		return nil, "", err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr := net.JoinHostPort(st.host, strconv.Itoa(port))
+	url := fmt.Sprintf("ftp://%s:%s@%s/", ftpUser, pass, addr)
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if err = banner(addr); err == nil {
-			return c, fmt.Sprintf("ftp://%s:%s@%s/", ftpUser, pass, addr), nil
+		if err = st.ready(ctx, url); err == nil {
+			return c, url, nil
 		}
-		if c.exited() || time.Now().After(deadline) {
+		if c.exited() || time.Now().After(deadline) || ctx.Err() != nil {
 			b.procs.stop(c)
-			return nil, "", fmt.Errorf("pure-ftpd did not come up (see pure-ftpd.log): %v", err)
+			return nil, "", fmt.Errorf("%s did not come up (see %s.log): %v", name, name, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// ftpArgs is pure-ftpd's command line: bound to host:port, virtual users
+// from pdb only, chrooted, no DNS, no syslog, maxClients clients in all and
+// from one address (every bench client shares one), and passive ports lo
+// to hi on host.
+func ftpArgs(host string, port int, pdb string, maxClients, lo, hi int, pidFile string) []string {
+	n := strconv.Itoa(maxClients)
+	return []string{
+		"-S", fmt.Sprintf("%s,%d", host, port),
+		"-l", "puredb:" + pdb, "-E", "-A", "-H",
+		"-f", "none",
+		"-c", n, "-C", n,
+		"-p", fmt.Sprintf("%d:%d", lo, hi), "-P", host,
+		"-g", pidFile}
+}
+
+// ftpBanner is the loopback readiness check of pure-ftpd: it greets with
+// 220.
+func ftpBanner(_ context.Context, url string) error {
+	_, rest, _ := strings.Cut(url, "@")
+	return banner(strings.TrimSuffix(rest, "/"))
 }
 
 // banner checks that an FTP server greets with 220.
