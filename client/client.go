@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -41,8 +44,9 @@ type config struct {
 	handshakeTimeout time.Duration
 	chunk            int
 	maxControl       int
-	readSize         int  // the piece response data is copied in
-	oneFrame         bool // Put sends its body as one Data frame
+	readSize         int    // the piece response data is copied in
+	fileFrame        int    // the Data frame a file body is cut into
+	checksum         string // the digest algorithm asked for; "": the server's default
 }
 
 func newConfig(opts []Option) config {
@@ -53,6 +57,7 @@ func newConfig(opts []Option) config {
 		chunk:            DefaultChunkSize,
 		maxControl:       protocol.DefaultMaxControl,
 		readSize:         DefaultReadSize,
+		fileFrame:        fileFrame,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -101,16 +106,21 @@ func WithReadSize(n int) Option {
 	}
 }
 
-// WithOneFrameBodies makes Put send its body as one Data frame announcing
-// the whole size (split only past 4 GiB) followed by the raw bytes, copied
-// straight into the connection: an *os.File body then moves by sendfile(2)
-// and never crosses user space. The price: a body cannot stop in the middle
-// of a frame, so when the server answers early (a refusal), the rest of the
-// body is still sent; and a body that ends before its declared size breaks
-// the connection. PutFile and load generators gain from it; keep the
-// default when refusals of large uploads are common.
+// WithOneFrameBodies makes PutFile send a file as one Data frame announcing
+// the whole size (split only past 4 GiB) instead of 16 MiB frames. A file
+// moves by sendfile(2) either way; the price of one frame is that the body
+// cannot stop in the middle when the server answers early, so the rest of
+// it is still sent. Load generators measuring the limit use it.
 func WithOneFrameBodies() Option {
-	return func(c *config) { c.oneFrame = true }
+	return func(c *config) { c.fileFrame = protocol.MaxData }
+}
+
+// WithChecksum sets the digest algorithm every request is verified with:
+// "xxh128" (the default: accidental corruption, at memory speed), "sha256"
+// or "blake3" (cryptographic). A request whose Checksum is set keeps its
+// own; one the server does not accept fails before anything is sent.
+func WithChecksum(name string) Option {
+	return func(c *config) { c.checksum = name }
 }
 
 // WithMaxControl sets the largest control frame accepted from the server
@@ -271,8 +281,33 @@ func (c *Conn) hello() error {
 	return fmt.Errorf("not a selectftp server: it answered hello with a %v frame", f.Type)
 }
 
-// Server returns the Hello the server sent: its chosen version and its name.
+// Server returns the Hello the server sent: its chosen version, its name and
+// the digest algorithms it accepts.
 func (c *Conn) Server() protocol.Hello { return c.server }
+
+// algorithm resolves the digest algorithm of a request: name, else the
+// connection's WithChecksum, else the server's default. It refuses one the
+// server did not list, before anything is sent.
+func (c *Conn) algorithm(name string) (checksum.Algorithm, error) {
+	if name == "" {
+		name = c.cfg.checksum
+	}
+	if name == "" && len(c.server.Checksums) > 0 {
+		name = c.server.Checksums[0]
+	}
+	if name == "" {
+		return checksum.Default, nil
+	}
+	a, err := checksum.Parse(name)
+	if err != nil {
+		return a, err
+	}
+	if len(c.server.Checksums) > 0 && !slices.Contains(c.server.Checksums, name) {
+		return a, fmt.Errorf("the server does not accept checksum %s; it takes %s: %w",
+			name, strings.Join(c.server.Checksums, ", "), ErrChecksum)
+	}
+	return a, nil
+}
 
 // Err returns nil while the connection is usable, and otherwise why it is
 // not. A request on an unusable connection fails with an error wrapping

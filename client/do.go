@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -19,15 +21,35 @@ type hooks struct {
 	// sent is called with the body bytes sent so far, from the sending
 	// goroutine.
 	sent func(n int64)
-	// size is the body's declared size, for WithOneFrameBodies; 0 with
-	// oneFrame false means unknown.
-	size     int64
-	oneFrame bool
+	// size is the body's length when known (declared to the server), else
+	// -1; file, when set, is the body itself, read from its offset by
+	// sendfile and hashed beside it.
+	size int64
+	file *os.File
+	// expect holds the body back until the server asks for it, so that
+	// a refusal costs no bytes (see expectAbove).
+	expect bool
 }
+
+// expectAbove is the body size from which Put waits for the server's
+// Continue before sending: a round trip is nothing beside a megabyte, and a
+// refused large upload then costs nothing (curl draws the same line).
+const expectAbove = 1 << 20
+
+// fileFrame is the Data frame a file body is cut into: large, so the
+// headers cost nothing, small enough that an early answer stops it soon.
+const fileFrame = 16 << 20
 
 // Do sends req with body (nil for none) and copies the response body to out
 // (nil to discard it), returning the Response metadata (nil when the server
 // sent none).
+//
+// Both bodies are verified: the request body is hashed while it is sent and
+// its digest follows it in the End frame, and the response body is hashed
+// while it arrives and checked against the digest in the server's Status;
+// a mismatch is an error wrapping ErrChecksum (bytes already written to out
+// are not taken back). The algorithm is req.Checksum, else WithChecksum's,
+// else the server's default.
 //
 // The body is sent in Data frames while the response is read, because a
 // command may answer before it has read the whole body; when it does, the
@@ -39,7 +61,7 @@ type hooks struct {
 // connection stays usable. A transport failure, a protocol violation by the
 // server or the cancellation of ctx closes the connection.
 func (c *Conn) Do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer) (map[string]any, error) {
-	return c.do(ctx, req, body, out, hooks{})
+	return c.do(ctx, req, body, out, hooks{size: -1})
 }
 
 func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer, h hooks) (map[string]any, error) {
@@ -56,6 +78,15 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
+	alg, err := c.algorithm(req.Checksum)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Verb, err)
+	}
+	req.Checksum = alg.String()
+	if body != nil && h.size >= 0 {
+		req.Size = &h.size
+	}
+	req.Expect = body != nil && h.expect
 	if err := c.checkIdle(); err != nil {
 		c.fail(err)
 		return nil, fmt.Errorf("%s: %w (%v)", req.Verb, ErrClosed, err)
@@ -70,30 +101,24 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	}
 
 	stop := context.AfterFunc(ctx, func() { c.fail(context.Cause(ctx)) })
-	answered := make(chan struct{})
+	x := &exchange{alg: alg, answered: make(chan struct{}), continued: make(chan struct{}), expect: req.Expect}
 	sendc := make(chan sendResult, 1)
-	go func() {
-		if h.oneFrame {
-			sendc <- c.sendWhole(q, body, h.size, answered, h.sent)
-			return
-		}
-		sendc <- c.send(q, body, answered, h.sent)
-	}()
-	res := c.receive(out, h.meta)
+	go func() { sendc <- c.send(q, body, x, h) }()
+	res := c.receive(out, h.meta, x)
 	if res.netErr != nil {
 		// Unblock the sender before waiting for it: the server may have
 		// stopped reading.
 		c.fail(res.netErr)
 	}
-	close(answered)
+	close(x.answered)
 	sr := <-sendc
 	if !stop() {
 		c.fail(context.Cause(ctx))
 		return res.meta, fmt.Errorf("%s: %w", req.Verb, context.Cause(ctx))
 	}
 	if res.netErr != nil && sr.localErr != nil {
-		// A one-frame body failed mid-frame and broke the connection:
-		// the body is to blame, not the server.
+		// A file body failed mid-frame and broke the connection: the
+		// body is to blame, not the server.
 		return res.meta, fmt.Errorf("%s: read request body: %w", req.Verb, sr.localErr)
 	}
 	if res.netErr != nil {
@@ -119,16 +144,36 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	return res.meta, nil
 }
 
+// exchange is what the sending and the receiving half of one request share.
+type exchange struct {
+	alg       checksum.Algorithm
+	expect    bool
+	answered  chan struct{} // closed once the Status arrived (or reading failed)
+	continued chan struct{} // closed when the server's Continue arrived
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 type sendResult struct {
 	localErr error // reading the body failed; the request was ended early
 	netErr   error // writing to the server failed
 }
 
-// send writes the request frame, the body as Data frames and End. It stops
-// sending the body once answered is closed, since the server then discards
+// send writes the request frame, the body as Data frames and End with the
+// body's digest. With expect it first waits for the server's Continue, and
+// sends nothing more when the Status comes instead (a refusal). It stops
+// sending the body once the answer came, since the server then discards
 // the rest anyway. A Data frame is only started once its whole payload has
-// been read, so a failing body still leaves a well-formed frame stream.
-func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent func(int64)) (res sendResult) {
+// been read, so a failing body still leaves a well-formed frame stream;
+// the End then says the body was given up.
+func (c *Conn) send(q []byte, body io.Reader, x *exchange, h hooks) (res sendResult) {
 	defer func() {
 		if res.netErr != nil {
 			// Let the reader drain what the server already sent (its
@@ -139,42 +184,34 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 	if _, err := c.bw.Write(q); err != nil {
 		return sendResult{netErr: err}
 	}
+	var trailer protocol.Trailer
 	if body != nil {
 		if err := c.bw.Flush(); err != nil {
 			return sendResult{netErr: err}
 		}
-		if c.wbuf == nil {
-			c.wbuf = make([]byte, protocol.HeaderLen+c.cfg.chunk)
-		}
-		var total int64
-	loop:
-		for {
+		if x.expect {
 			select {
-			case <-answered:
-				break loop
-			default:
+			case <-x.continued:
+			case <-x.answered:
 			}
-			n, err := io.ReadFull(body, c.wbuf[protocol.HeaderLen:])
-			if n > 0 {
-				protocol.AppendHeader(c.wbuf[:0], protocol.TypeData, uint32(n))
-				if _, err := c.bw.Write(c.wbuf[:protocol.HeaderLen+n]); err != nil {
-					return sendResult{netErr: err}
-				}
-				total += int64(n)
-				if sent != nil {
-					sent(total)
-				}
+			if !closed(x.continued) {
+				return sendResult{} // refused before the body: send nothing
 			}
-			switch {
-			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-				break loop
-			case err != nil:
-				res.localErr = err
-				break loop
-			}
+		}
+		if h.file != nil {
+			trailer, res = c.sendFile(h.file, h.size, x, h.sent)
+		} else {
+			trailer, res = c.sendChunks(body, x, h.sent)
+		}
+		if res.netErr != nil {
+			return res // the frame stream is broken
 		}
 	}
-	if _, err := c.bw.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0)); err != nil {
+	end, err := protocol.EndFrame(trailer)
+	if err != nil {
+		return sendResult{netErr: err}
+	}
+	if _, err := c.bw.Write(end); err != nil {
 		return sendResult{netErr: err}
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -183,35 +220,77 @@ func (c *Conn) send(q []byte, body io.Reader, answered <-chan struct{}, sent fun
 	return res
 }
 
-// sendWhole writes the request frame, the body as Data frames of up to
-// protocol.MaxData bytes copied straight into the connection (sendfile for
-// a file), and End. It can stop only between frames, and a body shorter
-// than size leaves a frame unfinished: the connection is then broken.
-func (c *Conn) sendWhole(q []byte, body io.Reader, size int64, answered <-chan struct{}, sent func(int64)) (res sendResult) {
-	defer func() {
-		if res.netErr != nil {
-			c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
-		}
-	}()
-	if _, err := c.bw.Write(q); err != nil {
-		return sendResult{netErr: err}
+// errAnswered is the reason in the End of a body the server answered
+// before it ended.
+const errAnswered = "the server answered before the body ended"
+
+// sendChunks sends body as Data frames of the chunk size, hashing each
+// beside writing it, and returns the trailer that ends it.
+func (c *Conn) sendChunks(body io.Reader, x *exchange, sent func(int64)) (protocol.Trailer, sendResult) {
+	if c.wbuf == nil {
+		c.wbuf = make([]byte, protocol.HeaderLen+c.cfg.chunk)
 	}
+	hash := checksum.NewPipe(x.alg.New())
+	defer hash.Close()
+	write := func(b []byte) error { _, err := c.bw.Write(b); return err }
 	var total int64
-	for total < size {
-		select {
-		case <-answered:
-			size = total // the server stopped reading: end here
-			continue
-		default:
+	for {
+		if closed(x.answered) {
+			return protocol.Trailer{Abort: errAnswered}, sendResult{}
 		}
-		n := min(size-total, int64(protocol.MaxData))
+		n, err := io.ReadFull(body, c.wbuf[protocol.HeaderLen:])
+		if n > 0 {
+			protocol.AppendHeader(c.wbuf[:0], protocol.TypeData, uint32(n))
+			if err := write(c.wbuf[:protocol.HeaderLen]); err != nil {
+				return protocol.Trailer{}, sendResult{netErr: err}
+			}
+			if err := hash.Tee(c.wbuf[protocol.HeaderLen:protocol.HeaderLen+n], write); err != nil {
+				return protocol.Trailer{}, sendResult{netErr: err}
+			}
+			total += int64(n)
+			if sent != nil {
+				sent(total)
+			}
+		}
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return protocol.Trailer{Digest: x.alg.Encode(hash.Sum())}, sendResult{}
+		case err != nil:
+			return protocol.Trailer{Abort: "reading the upload failed: " + err.Error()}, sendResult{localErr: err}
+		}
+	}
+}
+
+// sendFile sends size bytes of f from its offset as Data frames copied
+// straight into the connection (sendfile for a *net.TCPConn), while another
+// goroutine hashes the same range from the page cache. It can stop only
+// between frames, and a file shorter than size leaves a frame unfinished:
+// the connection is then broken.
+func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (protocol.Trailer, sendResult) {
+	if err := c.bw.Flush(); err != nil {
+		return protocol.Trailer{}, sendResult{netErr: err}
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return protocol.Trailer{Abort: err.Error()}, sendResult{localErr: err}
+	}
+	h := x.alg.New()
+	hashed := make(chan error, 1)
+	go func() { hashed <- checksum.HashRange(h, f, off, size) }()
+	var total int64
+	frame := int64(min(c.cfg.fileFrame, protocol.MaxData))
+	for total < size {
+		if closed(x.answered) {
+			<-hashed
+			return protocol.Trailer{Abort: errAnswered}, sendResult{}
+		}
+		n := min(size-total, frame)
 		c.bw.Write(protocol.AppendHeader(nil, protocol.TypeData, uint32(n)))
 		if err := c.bw.Flush(); err != nil {
-			return sendResult{netErr: err}
+			<-hashed
+			return protocol.Trailer{}, sendResult{netErr: err}
 		}
-		// A *net.TCPConn turns this into sendfile when body is an
-		// *os.File (io.CopyN hands it an io.LimitedReader of the file).
-		k, err := io.CopyN(c.nc, body, n)
+		k, err := io.CopyN(c.nc, f, n)
 		total += k
 		if sent != nil && k > 0 {
 			sent(total)
@@ -219,23 +298,22 @@ func (c *Conn) sendWhole(q []byte, body io.Reader, size int64, answered <-chan s
 		if errors.Is(err, io.EOF) {
 			// Mid-frame: nothing can follow that the server would
 			// understand, so the connection ends here.
+			<-hashed
 			err = fmt.Errorf("local data ended %d bytes short of the declared size", size-total)
 			c.fail(err)
-			return sendResult{localErr: err}
+			return protocol.Trailer{}, sendResult{localErr: err, netErr: err}
 		}
 		if err != nil {
 			// Writing the socket or reading the file failed (sendfile
 			// reports both as one error); either way the frame is cut.
-			return sendResult{netErr: err}
+			<-hashed
+			return protocol.Trailer{}, sendResult{netErr: err}
 		}
 	}
-	if _, err := c.bw.Write(protocol.AppendHeader(nil, protocol.TypeEnd, 0)); err != nil {
-		return sendResult{netErr: err}
+	if err := <-hashed; err != nil {
+		return protocol.Trailer{Abort: "reading the upload failed: " + err.Error()}, sendResult{localErr: err}
 	}
-	if err := c.bw.Flush(); err != nil {
-		return sendResult{netErr: err}
-	}
-	return res
+	return protocol.Trailer{Digest: x.alg.Encode(h.Sum(nil))}, sendResult{}
 }
 
 type receiveResult struct {
@@ -245,12 +323,16 @@ type receiveResult struct {
 	netErr   error // the response did not arrive whole; the connection is done
 }
 
-// receive reads one response: an optional Response, Data frames, Status.
-func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res receiveResult) {
+// receive reads one response: Continue when the sender waits for it, an
+// optional Response, Data frames hashed as they arrive, and the Status,
+// whose digest it checks.
+func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error, x *exchange) (res receiveResult) {
 	ew := &errWriter{w: out}
 	if out == nil {
 		ew.w = io.Discard
 	}
+	hash := checksum.NewPipe(x.alg.New())
+	defer hash.Close()
 	gotData := false
 	for {
 		f, err := c.r.Next()
@@ -259,6 +341,12 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 			return res
 		}
 		switch f.Type {
+		case protocol.TypeContinue:
+			if !x.expect || closed(x.continued) {
+				res.netErr = errors.New("protocol error: a continue frame nobody asked for")
+				return res
+			}
+			close(x.continued)
 		case protocol.TypeResponse:
 			if res.meta != nil || gotData {
 				res.netErr = fmt.Errorf("protocol error: a response frame after %s", map[bool]string{true: "data", false: "another response"}[gotData])
@@ -281,7 +369,7 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 			if res.localErr != nil {
 				continue // Next skips the payload
 			}
-			if err := c.copyData(ew); err != nil {
+			if err := c.copyData(ew, hash); err != nil {
 				if ew.err != nil {
 					res.localErr = ew.err
 					continue // Next skips the rest of the payload
@@ -294,6 +382,9 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 				res.netErr = fmt.Errorf("protocol error: invalid status frame")
 				return res
 			}
+			if res.status.OK() && res.localErr == nil {
+				res.localErr = verifyResponse(res.status, x.alg, hash)
+			}
 			return res
 		default:
 			res.netErr = fmt.Errorf("protocol error: unexpected %v frame from the server", f.Type)
@@ -302,17 +393,35 @@ func (c *Conn) receive(out io.Writer, onMeta func(map[string]any) error) (res re
 	}
 }
 
-// copyData copies the current Data frame's payload to w. It does not use
-// protocol.Reader.WriteTo, whose count of the payload left goes wrong when w
-// fails after a read, so the next frame could not be found.
-func (c *Conn) copyData(w io.Writer) error {
+// verifyResponse checks an ok Status's size and digest against the body
+// received.
+func verifyResponse(st protocol.Status, alg checksum.Algorithm, hash *checksum.Pipe) error {
+	if st.Size == nil || st.Digest == "" {
+		return fmt.Errorf("the server sent no size and digest of its answer: %w", ErrChecksum)
+	}
+	if *st.Size != hash.Len() {
+		return fmt.Errorf("received %d bytes, the server sent %d: %w", hash.Len(), *st.Size, ErrChecksum)
+	}
+	if got := alg.Encode(hash.Sum()); got != st.Digest {
+		return fmt.Errorf("the %d bytes received have %s digest %s, the server sent %s: %w",
+			hash.Len(), alg, got, st.Digest, ErrChecksum)
+	}
+	return nil
+}
+
+// copyData copies the current Data frame's payload to w, hashing it beside
+// the writes. It does not use protocol.Reader.WriteTo, whose count of the
+// payload left goes wrong when w fails after a read, so the next frame could
+// not be found.
+func (c *Conn) copyData(w io.Writer, hash *checksum.Pipe) error {
 	if c.rbuf == nil {
 		c.rbuf = make([]byte, max(c.cfg.readSize, 1))
 	}
+	write := func(b []byte) error { _, err := w.Write(b); return err }
 	for {
 		n, err := c.r.Read(c.rbuf)
 		if n > 0 {
-			if _, werr := w.Write(c.rbuf[:n]); werr != nil {
+			if werr := hash.Tee(c.rbuf[:n], write); werr != nil {
 				return werr
 			}
 		}

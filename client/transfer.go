@@ -3,20 +3,16 @@ package client
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/selectftp/selectftp/internal/ctxio"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -25,55 +21,59 @@ import (
 // piece, possibly from another goroutine but never concurrently with itself.
 type Progress func(done, total int64)
 
-// Put uploads size bytes read from r as the remote file remote. sha256hex is
-// the SHA-256 of those bytes in hex; the server verifies both before it
-// keeps the file. progress may be nil.
-func (c *Conn) Put(ctx context.Context, r io.Reader, size int64, sha256hex, remote string, progress Progress) error {
-	if size < 0 {
-		return fmt.Errorf("put %s: negative size %d", remote, size)
+// Put uploads the bytes read from r as the remote file remote. size is
+// their count when known, or -1 for a stream (a pipe, stdin): the bytes
+// then go as they arrive, and the server learns the length at the end. The
+// bytes are hashed while they are sent and their digest follows them, so
+// the server keeps the file only when it is whole and matches. When size
+// is unknown or over 1 MiB, Put waits for the server to accept the upload
+// before sending a byte: a refusal (too large, no space, not allowed)
+// costs one round trip, not the body. An interrupted upload (ctx, a
+// failing r) leaves nothing under remote. progress may be nil; it gets
+// total = -1 for a stream.
+func (c *Conn) Put(ctx context.Context, r io.Reader, size int64, remote string, progress Progress) error {
+	h := hooks{size: size, expect: size < 0 || size > expectAbove}
+	switch f, ok := r.(*os.File); {
+	case size < 0:
+		h.size = -1
+	case ok && isRegular(f):
+		h.file = f // by sendfile, hashed beside it
+	default:
+		r = &exactReader{r: r, left: size}
 	}
-	sum, err := parseSHA256(sha256hex)
-	if err != nil {
-		return fmt.Errorf("put %s: %w", remote, err)
-	}
-	req := putRequest(remote, size, sum)
+	return c.put(ctx, r, remote, progress, h)
+}
+
+func isRegular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func (c *Conn) put(ctx context.Context, r io.Reader, remote string, progress Progress, h hooks) error {
 	if progress != nil {
-		progress(0, size)
+		progress(0, h.size)
+		h.sent = func(n int64) { progress(n, h.size) }
 	}
-	h := hooks{sent: func(n int64) {
-		if progress != nil {
-			progress(n, size)
-		}
-	}}
-	var body io.Reader = &exactReader{r: r, left: size}
-	if c.cfg.oneFrame {
-		// The caller's reader as is, so that a file goes by sendfile.
-		body, h.size, h.oneFrame = r, size, true
-	}
-	meta, err := c.do(ctx, req, body, nil, h)
+	meta, err := c.do(ctx, putRequest(remote), r, nil, h)
 	if err != nil {
 		return err
 	}
-	// The server verified the bytes; a stored file that differs from what
-	// was declared would be a server bug worth reporting loudly.
-	if meta != nil {
-		if n, ok := metaInt(meta, "size"); ok && n != size {
-			return fmt.Errorf("put %s: server reports %d bytes stored, sent %d: %w", remote, n, size, ErrChecksum)
-		}
-		if s, ok := meta["sha256"].(string); ok && !strings.EqualFold(s, sum) {
-			return fmt.Errorf("put %s: server reports SHA-256 %s, sent %s: %w", remote, s, sum, ErrChecksum)
-		}
+	// The server verified the bytes; a stored size that differs from what
+	// was sent would be a server bug worth reporting loudly.
+	if n, ok := metaInt(meta, "size"); ok && h.size >= 0 && n != h.size {
+		return fmt.Errorf("put %s: server reports %d bytes stored, sent %d: %w", remote, n, h.size, ErrChecksum)
 	}
 	return nil
 }
 
-func putRequest(remote string, size int64, sum string) protocol.Request {
-	return protocol.Request{Verb: "put", Params: map[string]any{"path": remote, "size": size, "sha256": sum}}
+func putRequest(remote string) protocol.Request {
+	return protocol.Request{Verb: "put", Params: map[string]any{"path": remote}}
 }
 
 // PutFile uploads the local file localPath as remote (localPath's base name
-// when remote is ""). It reads the file twice: once to compute the size and
-// SHA-256 the protocol declares up front, once to send it.
+// when remote is ""). It reads the file once: the bytes move by sendfile(2)
+// while another goroutine hashes them from the page cache, so the upload
+// starts at once and the CPU never copies the file.
 func (c *Conn) PutFile(ctx context.Context, localPath, remote string, progress Progress) error {
 	if remote == "" {
 		remote = filepath.Base(localPath)
@@ -83,53 +83,27 @@ func (c *Conn) PutFile(ctx context.Context, localPath, remote string, progress P
 		return fmt.Errorf("put: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("put: %w", err)
-	} else if !fi.Mode().IsRegular() {
+	}
+	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("put: %s is not a regular file", localPath)
 	}
-	size, sum, err := HashReader(ctx, f)
-	if err != nil {
-		return fmt.Errorf("put: hash %s: %w", localPath, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("put: %w", err)
-	}
-	return c.Put(ctx, f, size, sum, remote, progress)
+	size := fi.Size()
+	return c.put(ctx, f, remote, progress, hooks{size: size, file: f, expect: size > expectAbove})
 }
 
-// HashReader reads r to its end and returns its length and hex SHA-256,
-// stopping early when ctx is done.
-func HashReader(ctx context.Context, r io.Reader) (size int64, sha256hex string, err error) {
-	h := sha256.New()
-	size, err = io.Copy(h, ctxio.Reader{Ctx: ctx, R: r})
-	if err != nil {
-		return 0, "", err
-	}
-	return size, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// Get downloads the remote file remote into w. The server declares the
-// size and SHA-256 before the bytes; Get stops at the first byte beyond the
-// declared size and, after the last one, fails with an error wrapping
-// ErrChecksum when either does not match. Bytes already written to w are
-// not taken back: use GetFile to get a file only when it is whole.
+// Get downloads the remote file remote into w. The bytes are hashed as they
+// arrive and checked against the digest the server sends after them; Get
+// fails with an error wrapping ErrChecksum when they do not match, and
+// stops at the first byte beyond the size the server announced. Bytes
+// already written to w are not taken back: use GetFile to get a file only
+// when it is whole.
 func (c *Conn) Get(ctx context.Context, remote string, w io.Writer, progress Progress) error {
-	v := &verifier{w: w, h: sha256.New(), progress: progress, want: -1}
-	_, err := c.do(ctx, protocol.Request{Verb: "get", Params: map[string]any{"path": remote}}, nil, v, hooks{meta: v.meta})
-	if err != nil {
-		return err
-	}
-	if v.want < 0 {
-		return fmt.Errorf("get %s: the server sent no size and SHA-256", remote)
-	}
-	if v.n != v.want {
-		return fmt.Errorf("get %s: received %d bytes, the server declared %d: %w", remote, v.n, v.want, ErrChecksum)
-	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.sum {
-		return fmt.Errorf("get %s: received bytes have SHA-256 %s, the server declared %s: %w", remote, got, v.sum, ErrChecksum)
-	}
-	return nil
+	v := &verifier{w: w, progress: progress, want: -1}
+	_, err := c.do(ctx, protocol.Request{Verb: "get", Params: map[string]any{"path": remote}}, nil, v, hooks{meta: v.meta, size: -1})
+	return err
 }
 
 // GetFile downloads remote to the local file localPath, replacing it only
@@ -190,42 +164,30 @@ func createTemp(path string, mode os.FileMode) (*os.File, error) {
 	}
 }
 
-// verifier receives a download, hashing and counting it.
+// verifier receives a download, counting it against the size the server
+// announced (the digest is checked by do).
 type verifier struct {
 	w        io.Writer
-	h        hash.Hash
 	progress Progress
-	want     int64 // declared size, -1 until the metadata arrived
-	sum      string
+	want     int64 // announced size, -1 if none
 	n        int64
 }
 
 func (v *verifier) meta(m map[string]any) error {
-	size, ok := metaInt(m, "size")
-	if !ok || size < 0 {
-		return fmt.Errorf("the server sent no valid size (meta %v)", m)
+	if size, ok := metaInt(m, "size"); ok && size >= 0 {
+		v.want = size
 	}
-	s, _ := m["sha256"].(string)
-	sum, err := parseSHA256(s)
-	if err != nil {
-		return fmt.Errorf("the server sent no valid sha256: %w", err)
-	}
-	v.want, v.sum = size, sum
 	if v.progress != nil {
-		v.progress(0, size)
+		v.progress(0, v.want)
 	}
 	return nil
 }
 
 func (v *verifier) Write(p []byte) (int, error) {
-	if v.want < 0 {
-		return 0, errors.New("the server sent data before its size and SHA-256")
-	}
-	if v.n+int64(len(p)) > v.want {
-		return 0, fmt.Errorf("the server sent more than the %d bytes it declared: %w", v.want, ErrChecksum)
+	if v.want >= 0 && v.n+int64(len(p)) > v.want {
+		return 0, fmt.Errorf("the server sent more than the %d bytes it announced: %w", v.want, ErrChecksum)
 	}
 	n, err := v.w.Write(p)
-	v.h.Write(p[:n])
 	v.n += int64(n)
 	if v.progress != nil {
 		v.progress(v.n, v.want)
@@ -277,12 +239,4 @@ func metaInt(m map[string]any, key string) (int64, bool) {
 		return int64(v), true
 	}
 	return 0, false
-}
-
-func parseSHA256(s string) (string, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != sha256.Size {
-		return "", fmt.Errorf("invalid SHA-256 %q: want %d hex digits", s, 2*sha256.Size)
-	}
-	return hex.EncodeToString(b), nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -54,7 +55,12 @@ func TestStalledUploadStopsReading(t *testing.T) {
 					return
 				}
 			}
-			c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
+			h := checksum.XXH128.New()
+			for range total / len(chunk) {
+				h.Write(chunk)
+			}
+			end, _ := protocol.EndFrame(protocol.Trailer{Digest: checksum.XXH128.Encode(h.Sum(nil))})
+			c.write(end)
 			writeErr <- nil
 		}()
 		// Wait until the writer stops making progress.
@@ -74,8 +80,13 @@ func TestStalledUploadStopsReading(t *testing.T) {
 		for range total / len(chunk) {
 			want.Write(chunk)
 		}
-		if sum := <-got; string(sum[:]) != string(want.Sum(nil)) {
-			t.Fatal("body corrupted across pause and resume")
+		select {
+		case sum := <-got:
+			if string(sum[:]) != string(want.Sum(nil)) {
+				t.Fatal("body corrupted across pause and resume")
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the command did not read the whole body: %+v", c.status())
 		}
 		if st := c.status(); !st.OK() {
 			t.Fatalf("%+v", st)

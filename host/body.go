@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/selectftp/selectftp/protocol"
 )
 
 // errBodyFinished is what a reader of the body gets once its request has
@@ -21,8 +23,9 @@ type bodyBuf struct {
 	cond     sync.Cond
 	ring     []byte // allocated on first write
 	size     int
-	r, n     int   // read position and bytes held
-	eof      bool  // the client sent End
+	r, n     int  // read position and bytes held
+	eof      bool // the client sent End
+	trailer  protocol.Trailer
 	err      error // the body failed (the connection went away)
 	done     bool  // the request finished: later bytes are discarded
 	wantRoom bool  // the loop paused and waits for room
@@ -69,16 +72,24 @@ func (b *bodyBuf) write(p []byte) {
 	b.cond.Broadcast()
 }
 
-// end marks the body complete (End frame), or failed when err is non-nil.
-func (b *bodyBuf) end(err error) {
+// end marks the body complete (End frame, with its trailer), or failed
+// when err is non-nil. Bytes already held are read before either.
+func (b *bodyBuf) end(t protocol.Trailer, err error) {
 	b.mu.Lock()
 	if err == nil {
-		b.eof = true
+		b.eof, b.trailer = true, t
 	} else if b.err == nil {
 		b.err = err
 	}
 	b.cond.Broadcast()
 	b.mu.Unlock()
+}
+
+// endTrailer is the trailer End brought; valid once next returned io.EOF.
+func (b *bodyBuf) endTrailer() protocol.Trailer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.trailer
 }
 
 // finish is called when the command returned: bytes still arriving are
@@ -150,24 +161,4 @@ func (b *bodyBuf) release(c int) error {
 		b.onRoom()
 	}
 	return nil
-}
-
-// Read copies from the buffer; it blocks until bytes, the end, or an error
-// arrive.
-func (b *bodyBuf) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	seg, err := b.next(len(p))
-	if err != nil {
-		if err == errBodyFinished {
-			err = io.EOF // as before: a finished request reads as the end
-		}
-		return 0, err
-	}
-	c := copy(p, seg)
-	if err := b.release(c); err != nil {
-		return 0, io.EOF
-	}
-	return c, nil
 }

@@ -1,37 +1,130 @@
 package host
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"hash"
 	"io"
 	"os"
+	"sync"
+
+	"github.com/selectftp/selectftp/internal/checksum"
+	"github.com/selectftp/selectftp/sdk"
 )
 
 // requestBody is a request's Body as commands see it: reads from the body
 // buffer, plus the upload fast paths that hand the buffer's bytes straight
-// to a writer (WriteTo) or into a file, hashed on the way (SaveTo for
-// sdk.SaveBody, WriteBodyTo for pluginrpc.BodyFileWriter). Those method
-// names are the interfaces the other packages look for.
+// to a writer (WriteTo) or into a file (SaveTo for sdk.SaveBody,
+// WriteBodyTo for pluginrpc.BodyFileWriter). Those method names are the
+// interfaces the other packages look for.
+//
+// Every path hashes what the command takes, in the request's algorithm, and
+// checks the digest the client sent after the bytes before it reports the
+// end: a command sees io.EOF only for a body that is whole and verified.
+// One reader at a time, as for any io.Reader.
 type requestBody struct {
 	buf      *bodyBuf
 	progress func() // a byte was taken: the request deadline's progress
+	ask      func() // the command wants the body: a held-back body may come now
+	asked    sync.Once
+	alg      checksum.Algorithm
+	h        hash.Hash // the digest of what the command took so far
+	n        int64     // bytes the command took
+	ended    bool      // the end was reached and checked; endErr says how it went
+	endErr   error
+}
+
+func newRequestBody(buf *bodyBuf, alg checksum.Algorithm, progress, ask func()) *requestBody {
+	return &requestBody{buf: buf, progress: progress, ask: ask, alg: alg}
+}
+
+// start runs on every access: the first one asks for the body, and the hash
+// is made only for a command that reads.
+func (b *requestBody) start() {
+	b.asked.Do(func() {
+		b.h = b.alg.New()
+		if b.ask != nil {
+			b.ask()
+		}
+	})
+}
+
+// atEnd checks the finished body once, against its trailer, and returns
+// io.EOF for a body that matches, else the error every later read returns.
+func (b *requestBody) atEnd() error {
+	if !b.ended {
+		b.ended, b.endErr = true, b.verify()
+	}
+	if b.endErr != nil {
+		return b.endErr
+	}
+	return io.EOF
+}
+
+// verify compares the digest of the bytes taken with the client's.
+func (b *requestBody) verify() error {
+	t := b.buf.endTrailer()
+	switch {
+	case t.Abort != "":
+		return sdk.Errorf(sdk.CodeCanceled, "the client gave the upload up: %s", t.Abort)
+	case t.Digest == "" && b.n == 0:
+		return nil // an empty body needs no digest
+	case t.Digest == "":
+		return sdk.Errorf(sdk.CodeChecksum, "the body of %d bytes ended without its %s digest", b.n, b.alg)
+	}
+	want, err := b.alg.Decode(t.Digest)
+	if err != nil {
+		return sdk.Errorf(sdk.CodeChecksum, "the body's digest is invalid: %v", err)
+	}
+	if got := b.h.Sum(nil); !bytes.Equal(got, want) {
+		return sdk.Errorf(sdk.CodeChecksum, "the %d bytes received have %s digest %s; the client sent %s: the body was damaged on the way",
+			b.n, b.alg, b.alg.Encode(got), t.Digest)
+	}
+	return nil
 }
 
 // Read gives the command the body; it blocks until bytes, the end, or an
 // error arrive.
 func (b *requestBody) Read(p []byte) (int, error) {
-	n, err := b.buf.Read(p)
-	if n > 0 {
-		b.progress()
+	b.start()
+	if b.ended {
+		return 0, b.atEnd()
 	}
-	return n, err
+	if len(p) == 0 {
+		return 0, nil
+	}
+	seg, err := b.buf.next(len(p))
+	switch {
+	case err == io.EOF:
+		return 0, b.atEnd()
+	case err == errBodyFinished:
+		return 0, io.EOF // as before: a finished request reads as the end
+	case err != nil:
+		return 0, err
+	}
+	c := copy(p, seg)
+	if err := b.buf.release(c); err != nil {
+		return 0, io.EOF
+	}
+	b.h.Write(p[:c])
+	b.n += int64(c)
+	b.progress()
+	return c, nil
 }
 
 // drain hands the body to write in place, a contiguous piece of the buffer
-// at a time, saving the copy Read makes. It stops after limit bytes (limit
-// < 0: none), reporting whether more followed. At the end of the body it
-// returns a nil error.
+// at a time, saving the copy Read makes, and hashes each piece while write
+// runs. It stops after limit bytes (limit < 0: none), reporting whether
+// more followed. At the verified end of the body it returns a nil error.
 func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, over bool, err error) {
+	b.start()
+	if b.ended {
+		if err := b.atEnd(); err != io.EOF {
+			return 0, false, err
+		}
+		return 0, false, nil
+	}
+	pipe := checksum.NewPipe(b.h)
+	defer pipe.Close()
 	for {
 		want := int(^uint(0) >> 1)
 		if limit >= 0 {
@@ -39,6 +132,9 @@ func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, ove
 		}
 		seg, err := b.buf.next(max(want, 1))
 		if err == io.EOF {
+			if err := b.atEnd(); err != io.EOF {
+				return n, false, err
+			}
 			return n, false, nil
 		}
 		if err != nil {
@@ -47,10 +143,11 @@ func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, ove
 		if want == 0 {
 			return n, true, nil // a byte past the limit is there
 		}
-		if err := write(seg); err != nil {
+		if err := pipe.Tee(seg, write); err != nil {
 			return n, false, err
 		}
 		n += int64(len(seg))
+		b.n += int64(len(seg))
 		if err := b.buf.release(len(seg)); err != nil {
 			return n, false, err
 		}
@@ -58,14 +155,19 @@ func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, ove
 	}
 }
 
-// WriteBodyTo writes the rest of the body into f at off, hashing it: the
-// plugin upload path (see pluginrpc.BodyFileWriter).
+// WriteBodyTo writes the rest of the body into f at off and returns the
+// digest of the whole body: the plugin upload path (see
+// pluginrpc.BodyFileWriter).
 func (b *requestBody) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
-	return b.drainHashed(func(p []byte) error {
+	n, over, err := b.drain(func(p []byte) error {
 		_, err := f.WriteAt(p, off)
 		off += int64(len(p))
 		return err
 	}, limit)
+	if err != nil {
+		return n, nil, over, err
+	}
+	return n, b.h.Sum(nil), over, nil
 }
 
 // WriteTo serves io.Copy from the body for in-process commands, handing
@@ -75,56 +177,13 @@ func (b *requestBody) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// SaveTo writes at most limit bytes of the body (limit < 0: all) into f,
-// hashing them on the way, and returns the count and SHA-256: sdk.SaveBody
-// for in-process commands.
+// SaveTo writes at most limit bytes of the body (limit < 0: all) into f
+// and returns the count and the body's digest: sdk.SaveBody for in-process
+// commands.
 func (b *requestBody) SaveTo(f *os.File, limit int64) (int64, []byte, error) {
-	n, sum, _, err := b.drainHashed(func(p []byte) error { _, err := f.Write(p); return err }, limit)
-	return n, sum, err
-}
-
-// drainHashed is drain that also hashes the body (see pipeHasher).
-func (b *requestBody) drainHashed(write func([]byte) error, limit int64) (int64, []byte, bool, error) {
-	h := newPipeHasher()
-	defer h.close()
-	n, over, err := b.drain(func(p []byte) error { return h.tee(p, write) }, limit)
+	n, _, err := b.drain(func(p []byte) error { _, err := f.Write(p); return err }, limit)
 	if err != nil {
-		return n, nil, over, err
+		return n, nil, err
 	}
-	return n, h.sum(), over, nil
+	return n, b.h.Sum(nil), nil
 }
-
-// pipeHasher hashes pieces on its own goroutine while the caller writes
-// them: the hash is an upload's slowest step, so it overlaps the write
-// instead of following it.
-type pipeHasher struct {
-	h      hash.Hash
-	pieces chan []byte
-	hashed chan struct{}
-}
-
-func newPipeHasher() *pipeHasher {
-	ph := &pipeHasher{h: sha256.New(), pieces: make(chan []byte), hashed: make(chan struct{})}
-	go func() {
-		for p := range ph.pieces {
-			ph.h.Write(p)
-			ph.hashed <- struct{}{}
-		}
-	}()
-	return ph
-}
-
-// tee hashes p while write runs on it, and returns once both are through,
-// so the caller may then release p.
-func (ph *pipeHasher) tee(p []byte, write func([]byte) error) error {
-	ph.pieces <- p
-	err := write(p)
-	<-ph.hashed
-	return err
-}
-
-// sum is the digest of everything tee saw; call it between tees.
-func (ph *pipeHasher) sum() []byte { return ph.h.Sum(nil) }
-
-// close stops the hashing goroutine.
-func (ph *pipeHasher) close() { close(ph.pieces) }

@@ -163,7 +163,7 @@ func TestSlowCommandIsNotASlowUpload(t *testing.T) {
 		// holds, all sent at once.
 		msg, _ := protocol.Marshal(protocol.TypeRequest, protocol.Request{Verb: "slowread"})
 		msg = protocol.AppendFrame(msg, protocol.TypeData, make([]byte, 4<<20))
-		msg = protocol.AppendHeader(msg, protocol.TypeEnd, 0)
+		msg = append(msg, endFor(make([]byte, 4<<20))...)
 		go c.Write(msg)
 		c.SetReadDeadline(time.Now().Add(15 * time.Second))
 		r := c.response()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -209,8 +210,28 @@ func (c *rawConn) request(verb string, args []string, params map[string]any, bod
 	if len(body) > 0 {
 		c.write(protocol.AppendFrame(nil, protocol.TypeData, body))
 	}
-	c.write(protocol.AppendHeader(nil, protocol.TypeEnd, 0))
+	c.write(endFor(body))
 	return c.response()
+}
+
+// xxh is the default digest of b, as it travels.
+func xxh(b []byte) string {
+	h := checksum.XXH128.New()
+	h.Write(b)
+	return checksum.XXH128.Encode(h.Sum(nil))
+}
+
+// endFor is the End frame after body: its digest in the default algorithm,
+// or no trailer for an empty body.
+func endFor(body []byte) []byte {
+	if len(body) == 0 {
+		return protocol.AppendHeader(nil, protocol.TypeEnd, 0)
+	}
+	f, err := protocol.EndFrame(protocol.Trailer{Digest: xxh(body)})
+	if err != nil {
+		panic(err)
+	}
+	return f
 }
 
 type response struct {

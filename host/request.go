@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -15,6 +16,8 @@ type result struct {
 	metaErr error // metadata that could not be sent ahead of an OK status
 	ctxDone bool  // the request's context was cancelled
 	took    time.Duration
+	size    int64  // the response body's length
+	digest  string // and digest, for an ok status
 }
 
 // start starts a request's command on its own goroutine (step said
@@ -23,34 +26,53 @@ type result struct {
 func (ss *session) start(q protocol.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx = sdk.WithProgress(ctx, ss.markProgress)
-	buf := newBodyBuf(bodyBufferSize, ss.c.ResumeRead)
-	body := &requestBody{buf: buf, progress: ss.markProgress}
-	ss.markProgress()
+	alg, _ := ss.srv.algorithm(q) // checked by frameEvent
 	ss.seq++
 	seq := ss.seq
+	var ask func()
+	if q.Expect {
+		ask = func() { ss.post(func() { ss.wantBody(seq) }) }
+	}
+	buf := newBodyBuf(bodyBufferSize, ss.c.ResumeRead)
+	body := newRequestBody(buf, alg, ss.markProgress, ask)
+	ss.markProgress()
 	ss.body, ss.verb = buf, q.Verb
+	ss.declared, ss.bodyIn = -1, 0
+	if q.Size != nil {
+		ss.declared = *q.Size
+	}
 	ss.mu.Lock()
 	ss.cancel = cancel
 	ss.mu.Unlock()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
+		BodySize: ss.declared, Checksum: alg.String(),
 		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}
-	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf) })
+	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf, alg) })
+}
+
+// wantBody runs on the loop when request seq's command first asks for its
+// body: a client that held it back is told to send it.
+func (ss *session) wantBody(seq uint64) {
+	if ss.seq == seq {
+		ss.apply(sessEvent{kind: evContinue})
+	}
 }
 
 // run is the request's goroutine. It sends the command's output (through
 // the response writer) and posts the result; the loop then moves the state
 // on and queues the Status in one step, so nothing (shutdown, the idle
 // timer, the client's next request) can come between the two.
-func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf) {
+func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf, alg checksum.Algorithm) {
 	start, verb := time.Now(), req.Verb // dispatch may rewrite the verb (fallback)
-	w := &responseWriter{c: ss.c}
+	w := newResponseWriter(ss.c, alg)
 	err := ss.srv.dispatch(ctx, req, w)
 	buf.finish()
 	r := result{err: err, ctxDone: ctx.Err() != nil}
 	r.metaErr = w.settle(err == nil)
+	r.size, r.digest = w.digest()
 	r.took = time.Since(start)
 	ss.post(func() { ss.done(seq, verb, r) })
 }
@@ -84,5 +106,5 @@ func (ss *session) statusOf(seq uint64, verb string, r result) protocol.Status {
 	if r.metaErr != nil {
 		return protocol.Status{Code: sdk.CodeOf(r.metaErr), Message: sdk.MessageOf(r.metaErr)}
 	}
-	return protocol.Status{Code: protocol.CodeOK}
+	return protocol.Status{Code: protocol.CodeOK, Size: &r.size, Digest: r.digest}
 }

@@ -7,13 +7,15 @@ import (
 	"sync"
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/respond"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
 // responseWriter turns a command's output into frames: Response metadata
-// once, before the first data, then Data frames, then the Status.
+// once, before the first data, then Data frames, then the Status. It hashes
+// the body as it goes, in the request's algorithm, for the Status.
 type responseWriter struct {
 	mu      sync.Mutex
 	c       netpoll.Conn
@@ -21,6 +23,34 @@ type responseWriter struct {
 	metaMin int          // bytes the metadata takes at least, encoded
 	err     error        // the metadata could not be sent: every later output fails
 	hdr     [protocol.HeaderLen]byte
+
+	alg   checksum.Algorithm
+	hash  *checksum.Pipe // made on the first output
+	known []byte         // the whole body's digest, which the command knew
+}
+
+func newResponseWriter(c netpoll.Conn, alg checksum.Algorithm) *responseWriter {
+	return &responseWriter{c: c, alg: alg}
+}
+
+// hasher is the body's running digest.
+func (w *responseWriter) hasher() *checksum.Pipe {
+	if w.hash == nil {
+		w.hash = checksum.NewPipe(w.alg.New())
+	}
+	return w.hash
+}
+
+// digest is the response body's length and digest, for an ok Status; call
+// it after settle.
+func (w *responseWriter) digest() (int64, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.hasher()
+	if w.known != nil {
+		return h.Len(), w.alg.Encode(w.known)
+	}
+	return h.Len(), w.alg.Encode(h.Sum())
 }
 
 // SetMeta refuses at once a value that cannot fit in a Response frame (a
@@ -94,13 +124,16 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if err := w.begin(); err != nil {
 		return 0, err
 	}
+	if w.known != nil {
+		return 0, errBodyWhole
+	}
 	n := 0
 	for len(p) > 0 {
 		c := min(len(p), 1<<30)
 		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {
 			return n, err
 		}
-		if err := w.c.Write(p[:c]); err != nil {
+		if err := w.hasher().Tee(p[:c], w.c.Write); err != nil {
 			return n, err
 		}
 		n += c
@@ -108,6 +141,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// errBodyWhole answers output after a file range sent with its digest,
+// which was declared the whole body.
+var errBodyWhole = sdk.Errorf(sdk.CodeInternal, "the command sent output after a file it declared the whole response body")
 
 // settle ends the command's side of the response, the part that may wait:
 // metadata not yet sent goes ahead of an OK status, and later SetMeta
@@ -125,6 +162,9 @@ func (w *responseWriter) settle(ok bool) error {
 		// the Status, where it would land in the next response.
 		w.err = errResponseEnded
 	}
+	if w.hash != nil {
+		w.hash.Close()
+	}
 	return err
 }
 
@@ -134,12 +174,42 @@ var errResponseEnded = errors.New("host: the response has ended: the command ret
 // SendFile sends n bytes of f from off as body data: one Data frame header
 // per GiB, then the file range, which the connection moves with sendfile
 // (or its own pread fallback). The range must not change while it is sent.
+// It is hashed beside the sending, read from the page cache.
 func (w *responseWriter) SendFile(f *os.File, off, n int64) error {
+	return w.SendFileDigest(f, off, n, nil)
+}
+
+// SendFileDigest is SendFile with, when known is the digest of the range in
+// the request's algorithm and nothing was sent before, no hashing: the
+// range is then the whole body (sdk.SendFile).
+func (w *responseWriter) SendFileDigest(f *os.File, off, n int64, known []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.begin(); err != nil {
 		return err
 	}
+	if w.known != nil {
+		return errBodyWhole
+	}
+	h := w.hasher()
+	var hashed chan error
+	if len(known) == w.alg.Size() && h.Len() == 0 {
+		w.known = known
+		h.Count(n)
+	} else {
+		hashed = make(chan error, 1)
+		go func() { hashed <- h.HashRange(f, off, n) }()
+	}
+	err := w.sendRange(f, off, n)
+	if hashed != nil {
+		if herr := <-hashed; err == nil && herr != nil {
+			err = sdk.Errorf(sdk.CodeInternal, "read the file to hash it: %v", herr)
+		}
+	}
+	return err
+}
+
+func (w *responseWriter) sendRange(f *os.File, off, n int64) error {
 	for n > 0 {
 		c := min(n, 1<<30)
 		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {

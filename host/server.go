@@ -15,6 +15,7 @@ import (
 
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/host/internal/plugins"
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/workers"
 	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
@@ -135,6 +136,12 @@ type Server struct {
 	RequestTimeout time.Duration
 	// VerbTimeouts overrides RequestTimeout per verb.
 	VerbTimeouts map[string]time.Duration
+	// MinChecksum is the weakest digest a transfer may be verified with:
+	// "" or "xxh128" accepts any (xxh128, the default, catches accidental
+	// corruption at memory speed); "sha256" or "blake3" requires a
+	// cryptographic one, either of the two. A request naming a weaker one
+	// is refused before its body.
+	MinChecksum string
 	// Logger receives the server's log (default: hclog to stderr).
 	Logger hclog.Logger
 
@@ -144,6 +151,8 @@ type Server struct {
 	stopStart context.CancelFunc // cancels a plugin start under way
 	backend   string             // the engine chosen
 	hello     []byte             // the Hello reply, the same for every client
+	minSum    checksum.Algorithm // MinChecksum, parsed
+	sums      []string           // the algorithms accepted, the default first
 	logOnce   sync.Once
 	log       hclog.Logger // Logger, or the default one
 	engine    netpoll.Engine
@@ -327,8 +336,12 @@ func (s *Server) start(ln net.Listener) error {
 // error it has closed what it opened.
 func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.Engine, *plugins.Manager, error) {
 	s.logger()
+	if err := s.acceptChecksums(); err != nil {
+		return nil, nil, nil, err
+	}
 	frame, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{
-		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version})
+		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version,
+		Checksums: s.sums})
 	if err != nil {
 		return nil, nil, nil, err
 	}

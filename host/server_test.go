@@ -52,7 +52,7 @@ func TestSplitAndCoalescedFrames(t *testing.T) {
 		stream = append(stream, req...)
 		stream = protocol.AppendFrame(stream, protocol.TypeData, []byte("split "))
 		stream = protocol.AppendFrame(stream, protocol.TypeData, []byte("and coalesced"))
-		stream = protocol.AppendHeader(stream, protocol.TypeEnd, 0)
+		stream = append(stream, endFor([]byte("split and coalesced"))...)
 		want := sha256.Sum256([]byte("split and coalesced"))
 
 		// All at once: one read holds every frame.
@@ -92,7 +92,7 @@ func TestBadInput(t *testing.T) {
 		{name: "huge length prefix", send: []byte{0xff, 0xff, 0xff, 0xff, 'H'}, code: "too_large"},
 		{name: "hello not JSON", send: protocol.AppendFrame(nil, protocol.TypeHello, []byte("{nope")), code: "bad_request"},
 		{name: "unknown version", send: mustFrame(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{99}}), code: "unsupported_version"},
-		{name: "other protocol", send: mustFrame(protocol.TypeHello, protocol.Hello{Protocol: "ftp", Versions: []int{1}}), code: "protocol"},
+		{name: "other protocol", send: mustFrame(protocol.TypeHello, protocol.Hello{Protocol: "ftp", Versions: []int{protocol.Version}}), code: "protocol"},
 		{name: "request before hello", send: mustFrame(protocol.TypeRequest, protocol.Request{Verb: "upper"}), code: "protocol"},
 		{name: "request not JSON", hello: true, send: append(protocol.AppendFrame(nil, protocol.TypeRequest, []byte(`{"verb":`)), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
 		{name: "request without verb", hello: true, send: append(mustFrame(protocol.TypeRequest, protocol.Request{Args: []string{"x"}}), 0, 0, 0, 0, 'E'), code: "bad_request", keepsOpen: true},
@@ -240,7 +240,7 @@ func TestConnectionLimit(t *testing.T) {
 		_, addr := startServer(t, backend, func(s *Server) { s.MaxConns = 2 })
 		a, b := dialRaw(t, addr).hello(), dialRaw(t, addr).hello()
 		c := dialRaw(t, addr)
-		c.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{1}})
+		c.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 		if st := c.status(); st.Code != "busy" {
 			t.Fatalf("third connection: %+v", st)
 		}
@@ -248,7 +248,7 @@ func TestConnectionLimit(t *testing.T) {
 		_ = b
 		waitFor(t, "a free slot", func() bool {
 			d := dialRaw(t, addr)
-			d.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{1}})
+			d.send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Versions: []int{protocol.Version}})
 			return d.next().Type == protocol.TypeHello
 		})
 	})

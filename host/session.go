@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -94,6 +95,7 @@ type session struct {
 	parser     protocol.Parser
 	log        hclog.Logger // see logger
 	body       *bodyBuf     // the running request's body
+	declared   int64        // the running request's declared body size; -1: none
 	verb       string       // the running request's verb, for its timeout
 	seq        uint64       // numbers requests, so the timers tell one from the next
 	timedOut   uint64       // seq of the request the deadline cancelled
@@ -153,15 +155,17 @@ func (ss *session) apply(e sessEvent) {
 	if acts&actStart != 0 {
 		ss.start(e.req)
 	}
+	if acts&actContinue != 0 {
+		ss.c.Enqueue(continueFrame)
+	}
 	if acts&(actBody|actCount) != 0 {
 		ss.bodyIn += int64(len(e.payload))
 	}
 	if acts&actBody != 0 {
-		ss.body.write(e.payload)
-		ss.progress.Store(ss.lastActive) // onData just read the clock
+		ss.takeBody(e.payload)
 	}
 	if acts&actEndBody != 0 {
-		ss.body.end(nil)
+		ss.endBody(e.payload)
 	}
 	if acts&actStatus != 0 {
 		ss.status(e.status)
@@ -185,10 +189,42 @@ func (ss *session) apply(e sessEvent) {
 			if e.kind == evClosed {
 				msg = "the client closed the connection"
 			}
-			ss.body.end(&sdk.Error{Code: sdk.CodeCanceled, Message: msg})
+			ss.body.end(protocol.Trailer{}, &sdk.Error{Code: sdk.CodeCanceled, Message: msg})
 		}
 		ss.body = nil
 	}
+}
+
+// continueFrame tells a client that waits (Request.Expect) to send its body.
+var continueFrame = protocol.AppendHeader(nil, protocol.TypeContinue, 0)
+
+// takeBody passes a Data payload to the running command, unless the body
+// outgrows the size its request declared: the command then reads an error
+// after the bytes that fit, and the rest is dropped.
+func (ss *session) takeBody(p []byte) {
+	if ss.declared >= 0 && ss.bodyIn > ss.declared {
+		if ss.bodyIn-int64(len(p)) <= ss.declared { // say it once
+			ss.body.end(protocol.Trailer{}, sdk.Errorf(sdk.CodeChecksum,
+				"the body is longer than the %d bytes its request declared", ss.declared))
+		}
+		return
+	}
+	ss.body.write(p)
+	ss.progress.Store(ss.lastActive) // onData just read the clock
+}
+
+// endBody ends the running command's body with the trailer End carried,
+// or with the error that the body is short or the trailer unreadable.
+func (ss *session) endBody(payload []byte) {
+	t, err := protocol.DecodeTrailer(payload)
+	switch {
+	case err != nil:
+		err = sdk.Errorf(sdk.CodeBadRequest, "%v", err)
+	case t.Abort == "" && ss.declared >= 0 && ss.bodyIn < ss.declared:
+		err = sdk.Errorf(sdk.CodeChecksum, "the body ended after %d bytes, short of the %d its request declared",
+			ss.bodyIn, ss.declared)
+	}
+	ss.body.end(t, err)
 }
 
 func (ss *session) status(st protocol.Status) {
@@ -259,7 +295,7 @@ func (ss *session) consume(in []byte) int {
 			return len(in)
 		}
 		if ev.Kind != protocol.EventNone {
-			ss.apply(frameEvent(ev))
+			ss.apply(ss.frameEvent(ev))
 		} else if n == 0 {
 			break
 		}
@@ -269,12 +305,12 @@ func (ss *session) consume(in []byte) int {
 
 // frameEvent turns a parsed frame into the session's event, checking a
 // Hello and decoding a Request on the way.
-func frameEvent(ev protocol.Event) sessEvent {
+func (ss *session) frameEvent(ev protocol.Event) sessEvent {
 	switch ev.Kind {
 	case protocol.EventData:
 		return sessEvent{kind: evData, payload: ev.Payload}
 	case protocol.EventEnd:
-		return sessEvent{kind: evEnd}
+		return sessEvent{kind: evEnd, payload: ev.Payload}
 	}
 	switch ev.Type {
 	case protocol.TypeHello:
@@ -285,11 +321,27 @@ func frameEvent(ev protocol.Event) sessEvent {
 	case protocol.TypeRequest:
 		q, err := protocol.DecodeRequest(ev.Payload)
 		if err != nil {
-			return sessEvent{kind: evBadRequest, status: protocol.Status{Code: sdk.CodeBadRequest, Message: "invalid request: " + err.Error()}}
+			return sessEvent{kind: evBadRequest, expect: expects(ev.Payload),
+				status: protocol.Status{Code: sdk.CodeBadRequest, Message: "invalid request: " + err.Error()}}
 		}
-		return sessEvent{kind: evRequest, req: q}
+		if msg := ss.srv.checkTransfer(q); msg != "" {
+			return sessEvent{kind: evBadRequest, expect: q.Expect,
+				status: protocol.Status{Code: sdk.CodeBadRequest, Message: msg}}
+		}
+		return sessEvent{kind: evRequest, req: q, expect: q.Expect}
 	}
 	return sessEvent{kind: evControl, frame: ev.Type}
+}
+
+// expects reads only Expect from a request that did not decode, so that a
+// refused request whose client holds its body back is not waited on for
+// one. A payload that is not even a JSON object says nothing: the server
+// then reads to End, as for any body.
+func expects(payload []byte) bool {
+	var q struct {
+		Expect bool `json:"expect"`
+	}
+	return json.Unmarshal(payload, &q) == nil && q.Expect
 }
 
 // checkHello checks a client's Hello, and says why not when it fails.

@@ -12,13 +12,14 @@ type phase uint8
 const (
 	phaseHello    phase = iota // waiting for the client's Hello
 	phaseIdle                  // between requests
+	phaseExpect                // a request runs; its client waits for Continue before the body
 	phaseBody                  // a request runs and its body streams in
 	phaseRunning               // a request runs, its body has ended
 	phaseDraining              // the response is done, the body is not: discard to End
 	phaseClosed                // a final status was queued, or the connection closed
 )
 
-var phaseNames = [...]string{"hello", "idle", "body", "running", "draining", "closed"}
+var phaseNames = [...]string{"hello", "idle", "expect", "body", "running", "draining", "closed"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -30,7 +31,9 @@ type sessState struct {
 }
 
 // running reports whether a command is running.
-func (s sessState) running() bool { return s.phase == phaseBody || s.phase == phaseRunning }
+func (s sessState) running() bool {
+	return s.phase == phaseExpect || s.phase == phaseBody || s.phase == phaseRunning
+}
 
 // eventKind names what happened to a session.
 type eventKind uint8
@@ -42,6 +45,7 @@ const (
 	evBadRequest                  // a Request frame that does not; status answers it
 	evData                        // a Data frame
 	evEnd                         // an End frame
+	evContinue                    // the running command asked for its body
 	evControl                     // any other control frame from a client (frame: its type)
 	evDone                        // the running command returned; status is its answer
 	evShutdown                    // the server shuts down
@@ -55,9 +59,11 @@ type sessEvent struct {
 	frame  protocol.Type   // evControl
 	status protocol.Status // evBadHello, evBadRequest, evDone, evFail
 
+	expect bool // evRequest, evBadRequest: the client waits for Continue before its body
+
 	// Carried for the actions; step does not look at them.
 	req     protocol.Request // evRequest
-	payload []byte           // evData: valid during the OnData call only
+	payload []byte           // evData: valid during the OnData call only; evEnd: the trailer
 }
 
 // action is a set of things the session must do after a step, done in the
@@ -67,6 +73,7 @@ type action uint16
 const (
 	actSendHello  action = 1 << iota // queue the Hello reply
 	actStart                         // start the command on its own goroutine
+	actContinue                      // queue Continue: the client may send the body
 	actBody                          // pass the Data payload to the body buffer
 	actCount                         // count the Data payload as body received, but drop it
 	actEndBody                       // the body is complete
@@ -119,10 +126,22 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 		}
 		if e.kind == evBadRequest {
 			s.phase = phaseDraining // its body still follows: drop it up to End
+			if e.expect {
+				s.phase = phaseIdle // refused before the body: none follows
+			}
 			return s, actStatus, protocol.Status{}
 		}
 		s.phase = phaseBody
+		if e.expect {
+			s.phase = phaseExpect
+		}
 		return s, actStart, protocol.Status{}
+	case evContinue:
+		if s.phase != phaseExpect {
+			return s, 0, protocol.Status{} // the body was not held back, or the request ended
+		}
+		s.phase = phaseBody
+		return s, actContinue, protocol.Status{}
 	case evControl:
 		if s.phase == phaseHello {
 			return protocolError(s, "expected a hello frame, got %v", e.frame)
@@ -134,6 +153,8 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 			return s, actBody, protocol.Status{}
 		case phaseDraining:
 			return s, actCount, protocol.Status{}
+		case phaseExpect:
+			return protocolError(s, "a data frame before the server's continue")
 		}
 		return protocolError(s, "data frame outside a request body")
 	case evEnd:
@@ -147,6 +168,8 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 			}
 			s.phase = phaseIdle
 			return s, 0, protocol.Status{}
+		case phaseExpect:
+			return protocolError(s, "an end frame before the server's continue")
 		}
 		return protocolError(s, "end frame outside a request body")
 	case evDone:
@@ -156,7 +179,9 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 			// and a stopping session closes there.
 			s.phase = phaseDraining
 			return s, actStatus | actRelease, protocol.Status{}
-		case phaseRunning:
+		case phaseRunning, phaseExpect:
+			// Done before asking for a held-back body: the client sends
+			// none, so the next frame is a request.
 			if s.stopping {
 				s.phase = phaseClosed
 				return s, actStatus | actFinal | actCloseWrite | actRelease, shuttingDown

@@ -50,6 +50,10 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 			frame(TypeStatus, Status{Code: CodeOK})),
 		// A whole client side: hello, a request without body, end.
 		cat(clientHello, frame(TypeRequest, Request{Verb: "get", Args: []string{"x"}}), end),
+		// Version 2: a body that waited for Continue, ended with its
+		// digest; the server's ok status with the response's.
+		cat(AppendHeader(nil, TypeContinue, 0), data("abc"), frame(TypeEnd, Trailer{Digest: "06b05ab6733a6185"})),
+		cat(frame(TypeStatus, Status{Code: CodeOK, Digest: "99aa06d3014798d8"})),
 		// A failure: the status alone.
 		cat(serverHello, frame(TypeStatus, Status{Code: CodeUnknownVerb, Message: "no"})),
 	}
@@ -120,12 +124,12 @@ func readAll(t *testing.T, in []byte, chunk, bufLen int, useWriteTo bool) []stri
 			}
 			out = append(out, "data "+strconv.Quote(body.String()))
 		case TypeEnd:
-			out = append(out, "end")
+			out = append(out, strings.TrimSpace("end "+string(f.Payload)))
 		default:
 			if len(f.Payload) != int(f.Len) {
 				t.Fatalf("a %v frame announcing %d bytes has a %d-byte payload", f.Type, f.Len, len(f.Payload))
 			}
-			out = append(out, fmt.Sprintf("control %v %s", f.Type, f.Payload))
+			out = append(out, strings.TrimSpace(fmt.Sprintf("control %v %s", f.Type, f.Payload)))
 		}
 	}
 }

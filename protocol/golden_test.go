@@ -17,7 +17,7 @@ import (
 //
 //	control TYPE PAYLOAD   a control frame, payload as text
 //	data "QUOTED"          a whole Data frame's payload, Go-quoted
-//	end                    an End frame
+//	end [TRAILER]          an End frame, and its trailer as text
 //	error TEXT             decoding fails with an error containing TEXT
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.vec")
@@ -64,7 +64,7 @@ func decodeAll(pieces [][]byte, limit int) []string {
 			}
 			switch ev.Kind {
 			case EventControl:
-				out = append(out, fmt.Sprintf("control %v %s", ev.Type, ev.Payload))
+				out = append(out, strings.TrimSpace(fmt.Sprintf("control %v %s", ev.Type, ev.Payload)))
 			case EventData:
 				data = append(data, ev.Payload...)
 				if ev.Last {
@@ -72,7 +72,7 @@ func decodeAll(pieces [][]byte, limit int) []string {
 					data = nil
 				}
 			case EventEnd:
-				out = append(out, "end")
+				out = append(out, strings.TrimSpace("end "+string(ev.Payload)))
 			case EventNone:
 				if n == 0 {
 					panic("parser made no progress")

@@ -12,13 +12,44 @@ type Hello struct {
 	Versions []int  `json:"versions,omitempty"` // client to server
 	Version  int    `json:"version,omitempty"`  // server to client
 	Server   string `json:"server,omitempty"`   // server to client: name/version
+	// Checksums lists, server to client, the digest algorithms the server
+	// accepts for a transfer, its default first; a client picks one per
+	// request (Request.Checksum).
+	Checksums []string `json:"checksums,omitempty"`
 }
 
-// Request starts a command. Its body follows as Data frames closed by End.
+// Request starts a command. Its body follows as Data frames closed by End,
+// at once, or after the server's Continue when Expect is set.
 type Request struct {
 	Verb   string         `json:"verb"`
 	Args   []string       `json:"args,omitempty"`
 	Params map[string]any `json:"params,omitempty"`
+	// Checksum names the digest algorithm of this request's body (its
+	// Trailer) and of its response body (the Status); "" means the
+	// server's default, the first of its Hello's Checksums.
+	Checksum string `json:"checksum,omitempty"`
+	// Size, when set, declares the body's length: the server may refuse
+	// the request before the body (too large, no space) and fails it if
+	// the body turns out longer or shorter.
+	Size *int64 `json:"size,omitempty"`
+	// Expect asks the server to answer before the body is sent: with
+	// Continue when the command wants the body, or with the Status when
+	// it finishes without (a refusal), in which case the client sends no
+	// body at all, not even End.
+	Expect bool `json:"expect,omitempty"`
+}
+
+// Trailer is the payload of End: what is known only after the bytes. An
+// End with no payload is the zero Trailer, which only an empty body may
+// have.
+type Trailer struct {
+	// Digest is the body's digest, in the request's algorithm, as
+	// lower-case hex; required when the body has any bytes.
+	Digest string `json:"digest,omitempty"`
+	// Abort, when not empty, says why the client gave the body up (its
+	// source failed, the user interrupted it): the command fails with
+	// canceled and keeps nothing.
+	Abort string `json:"abort,omitempty"`
 }
 
 // Response carries a command's metadata, sent before its body data.
@@ -28,9 +59,15 @@ type Response struct {
 
 // Status ends every response: Code is CodeOK or an error code, Message
 // says what went wrong in words.
+//
+// An ok Status also carries the response body's length and digest, in the
+// request's algorithm, so the client verifies the body it received; a
+// failed one need not (the body is incomplete anyway).
 type Status struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message,omitempty"`
+	Size    *int64 `json:"size,omitempty"`
+	Digest  string `json:"digest,omitempty"`
 }
 
 // OK reports whether the status is a success.
@@ -78,7 +115,7 @@ func Marshal(t Type, msg any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protocol: encode %v: %w", t, err)
 	}
-	if t.Control() && len(p) > DefaultMaxControl {
+	if t.buffered() && len(p) > DefaultMaxControl {
 		st, ok := msg.(Status)
 		if sp, isPtr := msg.(*Status); isPtr && sp != nil {
 			st, ok = *sp, true
@@ -103,4 +140,24 @@ func Unmarshal(t Type, payload []byte, msg any) error {
 		return fmt.Errorf("invalid %v frame: %w", t, err)
 	}
 	return nil
+}
+
+// EndFrame encodes an End frame carrying t: no payload for the zero
+// Trailer, its JSON otherwise.
+func EndFrame(t Trailer) ([]byte, error) {
+	if t == (Trailer{}) {
+		return AppendHeader(nil, TypeEnd, 0), nil
+	}
+	return Marshal(TypeEnd, t)
+}
+
+// DecodeTrailer decodes an End frame's payload, strictly as Unmarshal does;
+// an empty payload is the zero Trailer.
+func DecodeTrailer(payload []byte) (Trailer, error) {
+	var t Trailer
+	if len(payload) == 0 {
+		return t, nil
+	}
+	err := Unmarshal(TypeEnd, payload, &t)
+	return t, err
 }

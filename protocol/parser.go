@@ -13,7 +13,7 @@ const (
 	EventNone    EventKind = iota // more input needed
 	EventControl                  // a whole control frame: Type and Payload
 	EventData                     // a piece of a Data frame's payload
-	EventEnd                      // an End frame
+	EventEnd                      // an End frame; Payload is its trailer (may be empty)
 )
 
 // Event is one thing a Parser found. Payload aliases the parser's buffer or
@@ -86,9 +86,9 @@ func (p *Parser) NextLimit(in []byte, maxData int) (ev Event, n int, err error) 
 		}
 	}
 	switch {
-	case p.cur.Type == TypeEnd:
+	case p.cur.Type == TypeEnd && p.cur.Len == 0, p.cur.Type == TypeContinue:
 		p.inFrame = false
-		return Event{Kind: EventEnd, Type: TypeEnd}, n, nil
+		return Event{Kind: p.kind(), Type: p.cur.Type}, n, nil
 	case p.cur.Type == TypeData:
 		take := uint32(min(uint64(len(in)-n), uint64(p.left), uint64(maxData)))
 		if take == 0 && p.left > 0 {
@@ -101,11 +101,11 @@ func (p *Parser) NextLimit(in []byte, maxData int) (ev Event, n int, err error) 
 		}
 		return ev, n + int(take), nil
 	}
-	// Control frame: serve straight from in when it is all there.
+	// Control frame or trailer: serve straight from in when it is all there.
 	if p.left == p.cur.Len && uint32(len(in)-n) >= p.left {
 		end := n + int(p.left)
 		p.inFrame = false
-		return Event{Kind: EventControl, Type: p.cur.Type, Payload: in[n:end]}, end, nil
+		return Event{Kind: p.kind(), Type: p.cur.Type, Payload: in[n:end]}, end, nil
 	}
 	c := uint32(min(uint64(len(in)-n), uint64(p.left)))
 	if p.ctl == nil {
@@ -120,7 +120,15 @@ func (p *Parser) NextLimit(in []byte, maxData int) (ev Event, n int, err error) 
 	p.inFrame = false
 	payload := p.ctl
 	p.ctl = nil // the event owns the bytes; start afresh next time
-	return Event{Kind: EventControl, Type: p.cur.Type, Payload: payload}, n, nil
+	return Event{Kind: p.kind(), Type: p.cur.Type, Payload: payload}, n, nil
+}
+
+// kind is the event a whole buffered frame of the current type makes.
+func (p *Parser) kind() EventKind {
+	if p.cur.Type == TypeEnd {
+		return EventEnd
+	}
+	return EventControl // Continue too: only a server sends it, and a server's parser refuses it as a control frame out of place
 }
 
 func (p *Parser) start(b []byte) error {

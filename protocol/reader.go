@@ -7,8 +7,8 @@ import (
 	"io"
 )
 
-// Frame is a frame read by Reader. Payload is set for control frames only;
-// a Data frame's payload is read from the Reader itself.
+// Frame is a frame read by Reader. Payload is set for control frames and
+// End only; a Data frame's payload is read from the Reader itself.
 type Frame struct {
 	Type    Type
 	Len     uint32
@@ -51,7 +51,7 @@ func (r *Reader) Next() (Frame, error) {
 		return Frame{}, err
 	}
 	f := Frame{Type: h.Type, Len: h.Len}
-	if h.Type.Control() {
+	if h.Type.buffered() {
 		f.Payload = make([]byte, h.Len)
 		if _, err := io.ReadFull(r.br, f.Payload); err != nil {
 			return Frame{}, unexpected(err)

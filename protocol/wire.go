@@ -7,7 +7,9 @@
 // is checked against the header before anything is allocated. Data frames
 // carry raw body bytes, are never buffered whole, and may be as long as the
 // length field allows, so a body can travel as one announced length followed
-// by raw bytes. End closes a request body.
+// by raw bytes. End closes a request body and carries its trailer (the
+// digest of the bytes, sent after them); Continue tells a client that asked
+// to wait that the command wants its body.
 package protocol
 
 import (
@@ -17,7 +19,7 @@ import (
 )
 
 // Version is the protocol version this package speaks.
-const Version = 1
+const Version = 2
 
 // ProtocolName identifies the protocol in Hello frames.
 const ProtocolName = "selectftp"
@@ -40,8 +42,9 @@ const (
 	TypeRequest  Type = 'Q' // JSON Request, client to server
 	TypeResponse Type = 'R' // JSON Response metadata, server to client, before body data
 	TypeData     Type = 'D' // raw body bytes, either way
-	TypeEnd      Type = 'E' // end of a request body, empty, client to server
+	TypeEnd      Type = 'E' // end of a request body, client to server: empty or a JSON Trailer
 	TypeStatus   Type = 'S' // JSON Status, last frame of every response
+	TypeContinue Type = 'C' // empty, server to client: send the body (answers Request.Expect)
 )
 
 // String names the type for messages and logs.
@@ -59,6 +62,8 @@ func (t Type) String() string {
 		return "end"
 	case TypeStatus:
 		return "status"
+	case TypeContinue:
+		return "continue"
 	}
 	return fmt.Sprintf("unknown(0x%02x)", byte(t))
 }
@@ -72,13 +77,17 @@ func (t Type) Control() bool {
 	return false
 }
 
-func (t Type) valid() bool { return t.Control() || t == TypeData || t == TypeEnd }
+// buffered reports whether a frame's payload is read whole before it is
+// handed on: control frames and End, whose payload is an optional trailer.
+func (t Type) buffered() bool { return t.Control() || t == TypeEnd }
+
+func (t Type) valid() bool { return t.buffered() || t == TypeData || t == TypeContinue }
 
 // Decoding errors. A *FrameError wraps one of these.
 var (
 	ErrUnknownType  = errors.New("protocol: unknown frame type")
 	ErrTooLarge     = errors.New("protocol: control frame too large")
-	ErrEndNotEmpty  = errors.New("protocol: end frame with a payload")
+	ErrNotEmpty     = errors.New("protocol: continue frame with a payload")
 	ErrEmptyControl = errors.New("protocol: control frame without a payload")
 )
 
@@ -110,11 +119,11 @@ func ParseHeader(b []byte, maxControl int) (Header, error) {
 	switch {
 	case !h.Type.valid():
 		return h, &FrameError{h.Type, h.Len, ErrUnknownType}
-	case h.Type == TypeEnd && h.Len != 0:
-		return h, &FrameError{h.Type, h.Len, ErrEndNotEmpty}
+	case h.Type == TypeContinue && h.Len != 0:
+		return h, &FrameError{h.Type, h.Len, ErrNotEmpty}
 	case h.Type.Control() && h.Len == 0:
 		return h, &FrameError{h.Type, h.Len, ErrEmptyControl}
-	case h.Type.Control() && uint64(h.Len) > uint64(maxControl):
+	case h.Type.buffered() && uint64(h.Len) > uint64(maxControl):
 		return h, &FrameError{h.Type, h.Len, ErrTooLarge}
 	}
 	return h, nil

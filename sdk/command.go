@@ -56,8 +56,20 @@ type Request struct {
 	// integers arrive exact (a size of 2^62+1 stays that): read them with
 	// Decode rather than by type assertion.
 	Params map[string]any
-	// Body is the request body (an upload). It reads io.EOF at its end.
+	// Body is the request body (an upload). It reads io.EOF at its end,
+	// once the host has verified it against the digest the client sent
+	// after the bytes; a body that does not match reads an error instead
+	// (CodeChecksum), as does one the client abandoned (CodeCanceled).
 	Body io.Reader
+	// BodySize is the body's length as the client declared it, so that a
+	// command can refuse a body before it is sent or make room for it; -1
+	// means unknown (a stream). The host fails a body that turns out
+	// longer or shorter.
+	BodySize int64
+	// Checksum names the digest algorithm the client chose for this
+	// request ("xxh128", "sha256", "blake3"; see Algorithms): the body's,
+	// and the response body's, which the host computes.
+	Checksum string
 	// Root is the session's root folder. Every path a command touches goes
 	// through it, which confines the command to the root: "..", absolute
 	// paths and symlinks that point outside fail.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -109,41 +107,42 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 	}, noop, nil
 }
 
-// putStdin spools stdin to a temporary file, hashing it on the way,
-// because the protocol declares size and SHA-256 before the bytes.
+// putStdin streams stdin to the server as it arrives: the protocol sends
+// the digest after the bytes, so nothing is spooled and `tar c dir |
+// selectftp put - dir.tar` needs no local disk. The upload is kept only if
+// stdin ends normally; an interrupted one leaves nothing under remote.
 func (s *session) putStdin(ctx context.Context, remote string) (action, func(), error) {
 	noop := func() {}
 	if s.stdin == nil {
 		return nil, noop, usagef("put -: stdin carries the commands here; put - works only as a single command")
 	}
-	f, err := os.CreateTemp("", "selectftp-stdin-*")
-	if err != nil {
-		return nil, noop, fmt.Errorf("put -: %w", err)
-	}
-	cleanup := func() {
-		f.Close()
-		os.Remove(f.Name())
-	}
-	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, h), ctxio.Reader{Ctx: ctx, R: s.stdin})
-	if err != nil {
-		cleanup()
-		return nil, noop, fmt.Errorf("put -: read stdin: %w", err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	in := &countingReader{r: s.stdin}
 	return func(ctx context.Context, c *client.Conn) error {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("put -: %w", err)
+		if in.n > 0 {
+			// A retry on a new connection cannot send stdin again.
+			return fmt.Errorf("put -: the connection failed after %d bytes of stdin were sent; stdin cannot be sent again", in.n)
 		}
 		start := time.Now()
 		update, finish := s.progress("put " + remote)
-		err := c.Put(ctx, f, size, sum, remote, update)
+		err := c.Put(ctx, ctxio.Reader{Ctx: ctx, R: in}, -1, remote, update)
 		finish()
 		if err == nil {
 			s.summary("put", "stdin", remote, start)
 		}
 		return err
-	}, cleanup, nil
+	}, noop, nil
+}
+
+// countingReader counts what it read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *session) get(args []string) (action, error) {

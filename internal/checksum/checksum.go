@@ -75,6 +75,17 @@ func Parse(name string) (Algorithm, error) {
 	return Algorithm{}, fmt.Errorf("unknown checksum %q: choose one of %s", name, strings.Join(Names(), ", "))
 }
 
+// Cryptographic reports whether the digest resists deliberate forgery (SHA-256,
+// BLAKE3), not only accidental corruption (XXH128).
+func (a Algorithm) Cryptographic() bool { return a != XXH128 }
+
+// Meets reports whether a is at least as strong as minimum, a server's
+// setting: any algorithm meets XXH128, and only a cryptographic one meets
+// SHA-256 or BLAKE3 (either does: both resist forgery).
+func (a Algorithm) Meets(minimum Algorithm) bool {
+	return !minimum.Cryptographic() || a.Cryptographic()
+}
+
 // String returns the algorithm's protocol name.
 func (a Algorithm) String() string { return info[a.id].name }
 

@@ -2,6 +2,10 @@ package checksum
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -178,4 +182,80 @@ func mustDecode(t *testing.T, a Algorithm, s string) []byte {
 		t.Fatal(err)
 	}
 	return sum
+}
+
+func TestMeets(t *testing.T) {
+	for _, tc := range []struct {
+		a, minimum Algorithm
+		want       bool
+	}{
+		{XXH128, XXH128, true}, {SHA256, XXH128, true}, {BLAKE3, XXH128, true},
+		{XXH128, SHA256, false}, {SHA256, SHA256, true}, {BLAKE3, SHA256, true},
+		{XXH128, BLAKE3, false}, {SHA256, BLAKE3, true}, {BLAKE3, BLAKE3, true},
+	} {
+		if got := tc.a.Meets(tc.minimum); got != tc.want {
+			t.Errorf("%v.Meets(%v) = %v, want %v", tc.a, tc.minimum, got, tc.want)
+		}
+	}
+}
+
+// TestPipe checks that Tee and Write hash every byte once, in order, on
+// both sides of the in-line threshold, and that write sees each piece.
+func TestPipe(t *testing.T) {
+	for _, a := range All() {
+		data := make([]byte, 3*pipeMin+17)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		p := NewPipe(a.New())
+		var written []byte
+		pieces := [][]byte{data[:10], data[10 : 10+pipeMin], data[10+pipeMin : 2*pipeMin+1], data[2*pipeMin+1:]}
+		for i, b := range pieces {
+			if i == 2 {
+				p.Write(b)
+				written = append(written, b...)
+				continue
+			}
+			if err := p.Tee(b, func(b []byte) error { written = append(written, b...); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := p.Sum()
+		p.Close()
+		want := a.New()
+		want.Write(data)
+		if !bytes.Equal(got, want.Sum(nil)) || !bytes.Equal(written, data) || p.Len() != int64(len(data)) {
+			t.Fatalf("%v: digest %x, want %x; wrote %d bytes, counted %d, of %d", a, got, want.Sum(nil), len(written), p.Len(), len(data))
+		}
+	}
+}
+
+// TestHashRange hashes a range of a file, and says when the file ends
+// before the range does.
+func TestHashRange(t *testing.T) {
+	data := make([]byte, 2<<20+5)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := SHA256.New()
+	if err := HashRange(h, f, 3, int64(len(data))-4); err != nil {
+		t.Fatal(err)
+	}
+	want := SHA256.New()
+	want.Write(data[3 : len(data)-1])
+	if !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
+		t.Fatal("digest of the range differs")
+	}
+	if err := HashRange(SHA256.New(), f, 10, int64(len(data))); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("range past the end: %v, want io.ErrUnexpectedEOF", err)
+	}
 }

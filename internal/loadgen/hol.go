@@ -62,13 +62,6 @@ func HeadOfLine(ctx context.Context, o HOLOptions) Result {
 		return fail(fmt.Errorf("hol: direction must be get or put, not %q", o.Dir))
 	}
 	src := Source{Size: o.Size}
-	var sum string
-	if o.Dir == "put" {
-		var err error
-		if sum, err = src.sum(ctx); err != nil {
-			return fail(err)
-		}
-	}
 	// The probe's connection is open and warm (the verb's plugin started)
 	// before any transfer begins.
 	pc, err := dialTransfer(ctx, o.Addr, 0, false)
@@ -91,7 +84,7 @@ func HeadOfLine(ctx context.Context, o HOLOptions) Result {
 			// goroutine.
 			mark := sync.OnceFunc(func() { running.Add(1) })
 			for tctx.Err() == nil {
-				err := holTransfer(tctx, o, i, src, sum, &moved, mark)
+				err := holTransfer(tctx, o, i, src, &moved, mark)
 				if err != nil && tctx.Err() == nil {
 					errs.add(err)
 					return
@@ -146,7 +139,7 @@ func HeadOfLine(ctx context.Context, o HOLOptions) Result {
 
 // holTransfer runs one transfer of transfer stream i, counting its bytes
 // into moved as they go and calling started at the first.
-func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, sum string, moved *atomic.Int64, started func()) error {
+func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, moved *atomic.Int64, started func()) error {
 	var l *Limiter
 	if o.Rate > 0 {
 		l = NewLimiter(o.Rate)
@@ -181,7 +174,7 @@ func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, sum strin
 		return err
 	}
 	defer c.Close()
-	return putOnce(ctx, c, body, o.Size, sum, fmt.Sprintf("%s-%d", o.Path, i))
+	return putOnce(ctx, c, body, o.Size, fmt.Sprintf("%s-%d", o.Path, i))
 }
 
 // probe runs one small command; it is a call into the client package.

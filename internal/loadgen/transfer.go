@@ -54,18 +54,6 @@ func (s Source) open() (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// sum returns the source's digest as the client's Put takes it (today
-// SHA-256 in hex); it calls into the client package.
-func (s Source) sum(ctx context.Context) (string, error) {
-	r, done, err := s.open()
-	if err != nil {
-		return "", err
-	}
-	defer done()
-	_, sum, err := client.HashReader(ctx, r)
-	return sum, err
-}
-
 var (
 	blockOnce sync.Once
 	blockData []byte
@@ -228,7 +216,7 @@ func Get(ctx context.Context, addr, path string, conns int, o TransferOptions) R
 
 // The calls into the client package, kept together so that a change of the
 // client's API touches only these: dialTransfer, getOnce, putOnce, probe
-// (hol.go) and Source.sum.
+// (hol.go).
 
 // dialTransfer opens a client connection for transfers. oneFrame sends each
 // upload body as one Data frame announcing its whole size (split only past
@@ -264,10 +252,10 @@ func getOnce(ctx context.Context, c *client.Conn, path string, w io.Writer, veri
 	return nil
 }
 
-// putOnce uploads size bytes of body as name; sum is the body's digest
-// from Source.sum.
-func putOnce(ctx context.Context, c *client.Conn, body io.Reader, size int64, sum, name string) error {
-	return c.Put(ctx, body, size, sum, name, nil)
+// putOnce uploads size bytes of body as name; the client hashes them as
+// they go (a file body by sendfile, hashed beside it).
+func putOnce(ctx context.Context, c *client.Conn, body io.Reader, size int64, name string) error {
+	return c.Put(ctx, body, size, name, nil)
 }
 
 // counter counts and discards what it is given.
@@ -285,10 +273,6 @@ func (c *counter) Write(p []byte) (int, error) {
 func Put(ctx context.Context, addr, path string, src Source, conns int, o TransferOptions) Result {
 	res := Result{Mode: "put", Conns: conns}
 	size, err := src.size()
-	var sum string
-	if err == nil {
-		sum, err = src.sum(ctx)
-	}
 	if err != nil {
 		res.Errors, res.FirstError = 1, err.Error()
 		return res
@@ -302,7 +286,7 @@ func Put(ctx context.Context, addr, path string, src Source, conns int, o Transf
 		if conns > 1 {
 			name = fmt.Sprintf("%s-%d", path, i)
 		}
-		t0, t1, err := putOne(ctx, addr, name, src, size, sum, o.limiter())
+		t0, t1, err := putOne(ctx, addr, name, src, size, o.limiter())
 		if err != nil {
 			errs.add(err)
 			return
@@ -318,7 +302,7 @@ func Put(ctx context.Context, addr, path string, src Source, conns int, o Transf
 }
 
 // putOne dials and uploads src once, paced by l when it is not nil.
-func putOne(ctx context.Context, addr, name string, src Source, size int64, sum string, l *Limiter) (t0, t1 time.Time, err error) {
+func putOne(ctx context.Context, addr, name string, src Source, size int64, l *Limiter) (t0, t1 time.Time, err error) {
 	body, done, err := src.open()
 	if err != nil {
 		return t0, t1, err
@@ -333,7 +317,7 @@ func putOne(ctx context.Context, addr, name string, src Source, size int64, sum 
 	}
 	defer c.Close()
 	t0 = time.Now()
-	err = putOnce(ctx, c, body, size, sum, name)
+	err = putOnce(ctx, c, body, size, name)
 	return t0, time.Now(), err
 }
 

@@ -347,7 +347,12 @@ type RunHeader struct {
 	// The session's root folder: the token with which the host passed the
 	// root's directory on the descriptor channel, once per plugin process,
 	// before the first request naming it. 0: no root.
-	RootId        uint64 `protobuf:"varint,8,opt,name=root_id,json=rootId,proto3" json:"root_id,omitempty"`
+	RootId uint64 `protobuf:"varint,8,opt,name=root_id,json=rootId,proto3" json:"root_id,omitempty"`
+	// The request's digest algorithm (protocol name: xxh128, sha256, blake3):
+	// what body_done.digest and send_file.digest are in.
+	Checksum string `protobuf:"bytes,9,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// The body's declared length; absent: unknown.
+	BodySize      *int64 `protobuf:"varint,10,opt,name=body_size,json=bodySize,proto3,oneof" json:"body_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,6 +432,20 @@ func (x *RunHeader) GetFiles() bool {
 func (x *RunHeader) GetRootId() uint64 {
 	if x != nil {
 		return x.RootId
+	}
+	return 0
+}
+
+func (x *RunHeader) GetChecksum() string {
+	if x != nil {
+		return x.Checksum
+	}
+	return ""
+}
+
+func (x *RunHeader) GetBodySize() int64 {
+	if x != nil && x.BodySize != nil {
+		return *x.BodySize
 	}
 	return 0
 }
@@ -678,10 +697,14 @@ func (*RunOutput_WantBody) isRunOutput_Msg() {}
 func (*RunOutput_Progress) isRunOutput_Msg() {}
 
 type SendFile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Token         uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
-	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	Length        int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Token  uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
+	Offset int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	// When set, the digest of exactly this range in the request's algorithm
+	// (a cache), and this range is the whole response body: the host sends
+	// it in the status instead of reading the range again to hash it.
+	Digest        []byte `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -735,6 +758,13 @@ func (x *SendFile) GetLength() int64 {
 		return x.Length
 	}
 	return 0
+}
+
+func (x *SendFile) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
 }
 
 type BodyToFile struct {
@@ -803,8 +833,9 @@ type BodyDone struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Token   uint64                 `protobuf:"varint,1,opt,name=token,proto3" json:"token,omitempty"`
 	Written int64                  `protobuf:"varint,2,opt,name=written,proto3" json:"written,omitempty"`
-	// SHA-256 of the bytes written.
-	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The digest of the bytes written, in the request's algorithm: the host
+	// checked it against the client's before answering.
+	Digest []byte `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
 	// Empty on success, else a status code and message.
 	Code    string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
 	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
@@ -858,9 +889,9 @@ func (x *BodyDone) GetWritten() int64 {
 	return 0
 }
 
-func (x *BodyDone) GetSha256() []byte {
+func (x *BodyDone) GetDigest() []byte {
 	if x != nil {
-		return x.Sha256
+		return x.Digest
 	}
 	return nil
 }
@@ -1030,7 +1061,7 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReply\x12<\n" +
 	"\tbody_done\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.BodyDoneH\x00R\bbodyDoneB\x05\n" +
-	"\x03msg\"\xcf\x01\n" +
+	"\x03msg\"\x9b\x02\n" +
 	"\tRunHeader\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x1f\n" +
@@ -1041,7 +1072,12 @@ const file_command_proto_rawDesc = "" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
 	"remoteAddr\x12\x14\n" +
 	"\x05files\x18\a \x01(\bR\x05files\x12\x17\n" +
-	"\aroot_id\x18\b \x01(\x04R\x06rootIdJ\x04\b\x04\x10\x05R\x04root\"o\n" +
+	"\aroot_id\x18\b \x01(\x04R\x06rootId\x12\x1a\n" +
+	"\bchecksum\x18\t \x01(\tR\bchecksum\x12 \n" +
+	"\tbody_size\x18\n" +
+	" \x01(\x03H\x00R\bbodySize\x88\x01\x01B\f\n" +
+	"\n" +
+	"_body_sizeJ\x04\b\x04\x10\x05R\x04root\"o\n" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +
@@ -1056,11 +1092,12 @@ const file_command_proto_rawDesc = "" +
 	"bodyToFile\x12\x1d\n" +
 	"\twant_body\x18\a \x01(\bH\x00R\bwantBody\x12\x1c\n" +
 	"\bprogress\x18\b \x01(\bH\x00R\bprogressB\x05\n" +
-	"\x03msg\"P\n" +
+	"\x03msg\"h\n" +
 	"\bSendFile\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x03R\x06length\"P\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\fR\x06digest\"P\n" +
 	"\n" +
 	"BodyToFile\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
@@ -1069,7 +1106,7 @@ const file_command_proto_rawDesc = "" +
 	"\bBodyDone\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x18\n" +
 	"\awritten\x18\x02 \x01(\x03R\awritten\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x06digest\x18\x03 \x01(\fR\x06digest\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12\x12\n" +
 	"\x04over\x18\x06 \x01(\bR\x04over\"2\n" +
@@ -1148,6 +1185,7 @@ func file_command_proto_init() {
 		(*RunInput_HostReply)(nil),
 		(*RunInput_BodyDone)(nil),
 	}
+	file_command_proto_msgTypes[5].OneofWrappers = []any{}
 	file_command_proto_msgTypes[7].OneofWrappers = []any{
 		(*RunOutput_MetaJson)(nil),
 		(*RunOutput_Data)(nil),

@@ -12,7 +12,7 @@ const PluginName = "command"
 // Handshake is checked by go-plugin before anything else: the cookie stops a
 // plugin binary run by hand from serving, and the version gates the RPC.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  3, // 2: lazy body, descriptor passing; 3: roots by descriptor
+	ProtocolVersion:  4, // 2: lazy body, descriptor passing; 3: roots by descriptor; 4: digests by algorithm
 	MagicCookieKey:   "SELECTFTP_PLUGIN",
 	MagicCookieValue: "d7c1a5f0-verb-plugin",
 }

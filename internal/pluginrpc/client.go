@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc/chunk"
@@ -146,8 +147,15 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		}
 	}()
 	s := ps.s
+	alg, err := checksum.Parse(req.Checksum)
+	if err != nil {
+		alg = checksum.Default // a Request built by hand; the host's always names one
+	}
 	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
-		Files: r.files != nil && !r.streamOnly, RootId: rootID}
+		Files: r.files != nil && !r.streamOnly, RootId: rootID, Checksum: alg.String()}
+	if req.BodySize >= 0 && req.Body != nil {
+		h.BodySize = &req.BodySize
+	}
 	if len(req.Params) > 0 {
 		if h.ParamsJson, err = json.Marshal(req.Params); err != nil {
 			return sdk.Errorf(sdk.CodeBadRequest, "params: %v", err)
@@ -203,7 +211,7 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 			// Off this loop, so a plugin that dies meanwhile is noticed
 			// at once and the upload stops (the session ends the body).
 			startBody(func() {
-				done := r.bodyToFile(req.Body, m.BodyToFile)
+				done := r.bodyToFile(req.Body, alg, m.BodyToFile)
 				s.send(&pb.RunInput{Msg: &pb.RunInput_BodyDone{BodyDone: done}})
 			})
 		case *pb.RunOutput_Status:

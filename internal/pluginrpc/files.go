@@ -1,13 +1,13 @@
 package pluginrpc
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/sdk"
 )
@@ -17,13 +17,15 @@ import (
 const takeTimeout = 10 * time.Second
 
 // FileSender is implemented by response writers that can send a file range
-// themselves (the host's, with sendfile).
+// themselves (the host's, with sendfile); known, when not nil, is the
+// digest of the range, which is then the whole response body.
 type FileSender interface {
-	SendFile(f *os.File, off, n int64) error
+	SendFileDigest(f *os.File, off, n int64, known []byte) error
 }
 
 // BodyFileWriter is implemented by request bodies that can write the rest
-// of an upload into a file themselves (the host's), hashing as they go.
+// of an upload into a file themselves (the host's), hashing as they go in
+// the request's algorithm and verifying at the end.
 type BodyFileWriter interface {
 	WriteBodyTo(f *os.File, off, limit int64) (written int64, sum []byte, over bool, err error)
 }
@@ -47,7 +49,7 @@ func (r *Remote) sendFile(w sdk.ResponseWriter, m *pb.SendFile) error {
 	}
 	defer f.Close()
 	if fs, ok := w.(FileSender); ok {
-		return fs.SendFile(f, m.Offset, m.Length)
+		return fs.SendFileDigest(f, m.Offset, m.Length, m.Digest)
 	}
 	_, err = io.Copy(w, io.NewSectionReader(f, m.Offset, m.Length))
 	return err
@@ -55,7 +57,7 @@ func (r *Remote) sendFile(w sdk.ResponseWriter, m *pb.SendFile) error {
 
 // bodyToFile writes the rest of the request body into the file the plugin
 // passed and says how it went.
-func (r *Remote) bodyToFile(body io.Reader, m *pb.BodyToFile) *pb.BodyDone {
+func (r *Remote) bodyToFile(body io.Reader, alg checksum.Algorithm, m *pb.BodyToFile) *pb.BodyDone {
 	done := &pb.BodyDone{Token: m.Token}
 	f, err := r.take(m.Token)
 	if err != nil {
@@ -67,9 +69,9 @@ func (r *Remote) bodyToFile(body io.Reader, m *pb.BodyToFile) *pb.BodyDone {
 	if bw, ok := body.(BodyFileWriter); ok {
 		done.Written, sum, done.Over, err = bw.WriteBodyTo(f, m.Offset, m.Limit)
 	} else {
-		done.Written, sum, done.Over, err = copyBody(f, body, m.Offset, m.Limit)
+		done.Written, sum, done.Over, err = copyBody(f, body, alg, m.Offset, m.Limit)
 	}
-	done.Sha256 = sum
+	done.Digest = sum
 	if err != nil {
 		done.Code, done.Message = string(sdk.CodeOf(err)), sdk.MessageOf(err)
 	}
@@ -77,11 +79,11 @@ func (r *Remote) bodyToFile(body io.Reader, m *pb.BodyToFile) *pb.BodyDone {
 }
 
 // copyBody is bodyToFile for bodies that cannot do it themselves.
-func copyBody(f *os.File, body io.Reader, off, limit int64) (int64, []byte, bool, error) {
+func copyBody(f *os.File, body io.Reader, alg checksum.Algorithm, off, limit int64) (int64, []byte, bool, error) {
 	if body == nil {
-		return 0, sha256.New().Sum(nil), false, nil
+		return 0, alg.New().Sum(nil), false, nil
 	}
-	h := sha256.New()
+	h := alg.New()
 	src := body
 	if limit >= 0 {
 		src = io.LimitReader(body, limit)

@@ -5,12 +5,8 @@ package get
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 
 	"github.com/selectftp/selectftp/internal/checksum"
-	"github.com/selectftp/selectftp/internal/ctxio"
 	"github.com/selectftp/selectftp/plugins/internal/digest"
 	"github.com/selectftp/selectftp/plugins/internal/openfile"
 	"github.com/selectftp/selectftp/plugins/internal/params"
@@ -21,8 +17,9 @@ import (
 const getUsage = `usage: get PATH
 
 Sends the file PATH from under the session root. The response metadata
-carries its size and SHA-256 (hex) before the bytes, so the client can
-check what it received.
+carries its size before the bytes; the server's status carries their
+digest, in the algorithm the client chose, so the client checks what it
+received.
 
 Parameters:
   path    the file to send (or the first word after get)
@@ -43,7 +40,7 @@ func New() sdk.Command { return get{} }
 func (get) Describe() sdk.Description {
 	return sdk.Description{
 		Verb:    "get",
-		Summary: "download a file, with its size and SHA-256",
+		Summary: "download a file, verified by its digest",
 		Usage:   getUsage,
 	}
 }
@@ -77,41 +74,19 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	defer f.Close()
 
 	size := fi.Size()
-	sum, ok := digest.Lookup(checksum.SHA256, f, fi)
-	if !ok {
-		// Unknown content: hash it once, and remember the digest while
-		// the file stays as it is.
-		h := sha256.New()
-		// No byte reaches the client while a file is hashed: report
-		// progress so the host's request deadline does not take a large
-		// file for a stuck command, and stop once the client is gone.
-		r := ctxio.Reader{Ctx: ctx, R: f, OnRead: func() { sdk.Progress(ctx) }}
-		if size, err = io.Copy(h, r); err != nil {
-			return err
-		}
-		sum = h.Sum(nil)
-		if after, err := f.Stat(); err == nil && after.Size() == size && after.ModTime().Equal(fi.ModTime()) {
-			digest.Record(checksum.SHA256, f, fi, sum)
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err // the client left while the digest was worked out
-	}
 	if err := w.SetMeta("size", size); err != nil {
 		return err
 	}
-	if err := w.SetMeta("sha256", hex.EncodeToString(sum)); err != nil {
-		return err
-	}
-	// io.CopyN is io.Copy of a LimitedReader: the writer's ReadFrom sees
-	// the *os.File, which a zero-copy transport can send directly.
-	if _, err := io.CopyN(w, f, size); err != nil {
-		if err == io.EOF {
-			return sdk.Errorf(sdk.CodeInternal, "%s shrank while it was sent", name)
+	// The host sends the file by sendfile and the digest of the bytes with
+	// its status: from the cache when the file's digest in the request's
+	// algorithm is known (put records it), else hashed beside the sending.
+	var known sdk.Digest
+	if alg, err := checksum.Parse(req.Checksum); err == nil {
+		if sum, ok := digest.Lookup(alg, f, fi); ok {
+			known = sdk.Digest{Algorithm: alg.String(), Sum: sum}
 		}
+	}
+	if err := sdk.SendFile(req, w, f, 0, size, known); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -5,8 +5,6 @@ package put
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,17 +24,18 @@ import (
 	"github.com/selectftp/selectftp/sdk"
 )
 
-const putUsage = `usage: put PATH   (params: size=BYTES sha256=HEX; body: the file)
+const putUsage = `usage: put PATH   (body: the file)
 
 Stores the request body as the file PATH under the session root. The file
-appears, or replaces the old one, only once exactly SIZE bytes have arrived
-and their SHA-256 matches: an interrupted, refused or corrupted upload
-leaves nothing behind. The folder PATH names must exist.
+appears, or replaces the old one, only once the whole body has arrived and
+matches the digest the client sent after it (and the size it declared, if
+it did): an interrupted, refused or corrupted upload leaves nothing
+behind. The folder PATH names must exist. A body of unknown length (a
+stream) is fine; a declared size lets the server refuse an upload that
+cannot fit before a byte is sent.
 
 Parameters:
   path      the file to write (or the first word after put)
-  size      the number of bytes in the body (required)
-  sha256    the SHA-256 of the body, 64 hex digits (required)
 
 Settings:
   max_size    the largest upload in bytes; 0 (the default) is no limit
@@ -47,7 +46,7 @@ Settings:
               no limit but the free space
 
 Examples:
-  put notes.txt           with size and sha256, the file as the body
+  put notes.txt           the file as the body
   put reports/q3.pdf      into an existing folder reports
 `
 
@@ -76,7 +75,7 @@ func New() sdk.Command {
 func (*put) Describe() sdk.Description {
 	return sdk.Description{
 		Verb:    "put",
-		Summary: "upload a file, checked by size and SHA-256",
+		Summary: "upload a file, kept only when whole and verified",
 		Usage:   putUsage,
 	}
 }
@@ -113,10 +112,8 @@ func (p *put) Configure(_ context.Context, settings map[string]any) error {
 }
 
 type putParams struct {
-	Path   string   `mapstructure:"path"`
-	Size   *int64   `mapstructure:"size"`
-	SHA256 string   `mapstructure:"sha256"`
-	Args   []string `mapstructure:"args"`
+	Path string   `mapstructure:"path"`
+	Args []string `mapstructure:"args"`
 }
 
 // upload is one validated put request.
@@ -124,8 +121,7 @@ type upload struct {
 	path string // as the client gave it
 	dir  string // its folder under the root
 	base string // its last element
-	size int64
-	sum  []byte // the declared SHA-256
+	size int64  // declared; -1: unknown (a stream)
 	// hold, if set, is told the staged file, whose blocks the space
 	// check counts as written.
 	hold func(*os.File)
@@ -136,7 +132,8 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err != nil {
 		return err
 	}
-	if max := p.maxSize.Load(); max > 0 && u.size > max {
+	max := p.maxSize.Load()
+	if max > 0 && u.size > max {
 		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", u.size, max)
 	}
 	if req.Root == nil {
@@ -150,7 +147,7 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err != nil {
 		return err
 	}
-	err = u.store(ctx, req)
+	n, sum, err := u.store(ctx, req, max)
 	done()
 	if err != nil {
 		return err
@@ -158,10 +155,10 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err := w.SetMeta("path", u.path); err != nil {
 		return err
 	}
-	if err := w.SetMeta("size", u.size); err != nil {
+	if err := w.SetMeta("size", n); err != nil {
 		return err
 	}
-	return w.SetMeta("sha256", hex.EncodeToString(u.sum))
+	return w.SetMeta(sum.Algorithm, sum.String())
 }
 
 // admit counts the upload against the free space and max_staged, or
@@ -172,7 +169,7 @@ func (p *put) admit(req *sdk.Request, u *upload) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := p.staged.admit(u.size, limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
+	e, err := p.staged.admit(max(u.size, 0), limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
 	if err != nil {
 		return nil, err
 	}
@@ -220,21 +217,11 @@ func parse(req *sdk.Request) (*upload, error) {
 	default:
 		dir = "."
 	}
-
-	if p.Size == nil {
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "the size parameter is required")
+	size := req.BodySize
+	if size < 0 || req.Body == nil {
+		size = -1
 	}
-	if *p.Size < 0 {
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "size must not be negative, got %d", *p.Size)
-	}
-	if p.SHA256 == "" {
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "the sha256 parameter is required")
-	}
-	sum, err := hex.DecodeString(p.SHA256)
-	if err != nil || len(sum) != sha256.Size {
-		return nil, sdk.Errorf(sdk.CodeBadRequest, "sha256 must be %d hex digits", 2*sha256.Size)
-	}
-	return &upload{path: name, dir: dir, base: base, size: *p.Size, sum: sum}, nil
+	return &upload{path: name, dir: dir, base: base, size: size}, nil
 }
 
 // check refuses a target whose folder is missing or that is a folder,
@@ -267,14 +254,21 @@ func (u *upload) check(root *os.Root) error {
 	return nil
 }
 
-// store writes the body to a staging file next to the target, checks it,
-// makes it durable and gives it its name. Whatever goes wrong, the staging
-// file goes away (see stage).
-func (u *upload) store(ctx context.Context, req *sdk.Request) error {
+// store writes the body to a staging file next to the target, makes it
+// durable and gives it its name once the host has verified it. Whatever
+// goes wrong, the staging file goes away (see stage). maxSize (0: none)
+// bounds a body of unknown length. It returns the size and digest stored.
+func (u *upload) store(ctx context.Context, req *sdk.Request, maxSize int64) (int64, sdk.Digest, error) {
+	n, sum, err := u.write(ctx, req, maxSize)
+	return n, sum, err
+}
+
+func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (int64, sdk.Digest, error) {
+	fail := func(err error) (int64, sdk.Digest, error) { return 0, sdk.Digest{}, err }
 	root := req.Root
 	st, err := newStage(root, u.dir, u.base)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	committed := false
 	defer func() {
@@ -287,33 +281,33 @@ func (u *upload) store(ctx context.Context, req *sdk.Request) error {
 		u.hold(f)
 	}
 
-	limit := u.size + 1 // one byte more tells a longer body from an exact one
-	if u.size == math.MaxInt64 {
-		limit = u.size
+	limit := int64(-1)
+	if maxSize > 0 {
+		limit = maxSize + 1 // one byte more tells a longer body from an exact one
+		if maxSize == math.MaxInt64 {
+			limit = maxSize
+		}
 	}
 	// SaveBody is the fast path: over the plugin boundary the host writes
-	// the upload into f itself and hashes it on the way.
+	// the upload into f itself and hashes it on the way; it returns only
+	// once the host has checked the client's digest (and declared size).
 	n, got, err := sdk.SaveBody(req, f, limit)
 	if err != nil {
-		if sdk.CodeOf(err) == sdk.CodeNoSpace {
-			return err
+		if sdk.CodeOf(err) == sdk.CodeNoSpace || sdk.CodeOf(err) == sdk.CodeChecksum {
+			return fail(err)
 		}
-		return interrupted(ctx, err)
+		return fail(interrupted(ctx, err))
 	}
-	switch {
-	case n > u.size:
-		return sdk.Errorf(sdk.CodeChecksum, "received more than the declared %d bytes", u.size)
-	case n < u.size:
-		return sdk.Errorf(sdk.CodeChecksum, "upload ended after %d of %d bytes", n, u.size)
-	}
-	if string(got) != string(u.sum) {
-		return sdk.Errorf(sdk.CodeChecksum, "the SHA-256 of the bytes received is %x, not the declared %x", got, u.sum)
+	if maxSize > 0 && n > maxSize {
+		return fail(sdk.Errorf(sdk.CodeTooLarge, "the upload is over the limit of %d bytes", maxSize))
 	}
 	if err := keepMode(root, u.path, f); err != nil {
-		return err
+		return fail(err)
 	}
-	if fi, err := f.Stat(); err == nil {
-		digest.Record(checksum.SHA256, f, fi, got) // get will not need to read it to hash it
+	if alg, err := checksum.Parse(got.Algorithm); err == nil {
+		if fi, err := f.Stat(); err == nil {
+			digest.Record(alg, f, fi, got.Sum) // get will not need to read it to hash it
+		}
 	}
 	// Syncing gigabytes of dirty pages can take longer than the host's
 	// request deadline, with no byte moving: say that we are working.
@@ -321,16 +315,16 @@ func (u *upload) store(ctx context.Context, req *sdk.Request) error {
 	err = f.Sync()
 	stop()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := st.commit(); err != nil {
-		return err
+		return fail(err)
 	}
 	committed = true
-	return nil
+	return n, got, nil
 }
 
 // keepMode gives the staged file the permission bits of the regular file

@@ -1,12 +1,12 @@
 package plugside
 
 import (
-	"crypto/sha256"
 	"errors"
 	"io"
 	"os"
 	"sync"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/respond"
@@ -18,7 +18,8 @@ import (
 // hand the file to the host, which writes the upload into it directly.
 type Body struct {
 	pipe *io.PipeReader
-	out  *Writer // also holds the descriptor channel, if any
+	out  *Writer            // also holds the descriptor channel, if any
+	alg  checksum.Algorithm // the request's digest algorithm
 
 	mu      sync.Mutex
 	started bool // streaming was asked for, or the body claimed for a file
@@ -65,19 +66,20 @@ func (b *Body) WriteToLimit(w io.Writer, limit int64) (int64, error) {
 
 // SaveTo writes at most limit bytes (limit < 0: all) of the body into f at
 // its offset, leaves the offset after them, and returns their count and
-// SHA-256: through the host when a descriptor channel is there (the bytes
-// never cross gRPC; the host hashes as it writes), else streamed and hashed
-// here.
+// digest in the request's algorithm: through the host when a descriptor
+// channel is there (the bytes never cross gRPC; the host hashes as it
+// writes), else streamed and hashed here. Either way the host verified the
+// body against the client's digest before it reported the end.
 func (b *Body) SaveTo(f *os.File, limit int64) (int64, []byte, error) {
 	if b.out.fds != nil && b.claim() {
 		n, err := b.toFile(f, limit)
 		if err != nil {
 			return n, nil, err
 		}
-		sum, _ := b.DeliveredSHA256()
+		sum, _ := b.Delivered()
 		return n, sum, nil
 	}
-	h := sha256.New()
+	h := b.alg.New()
 	n, err := io.Copy(io.MultiWriter(f, h), b.limited(limit))
 	if err != nil {
 		return n, nil, err
@@ -130,7 +132,7 @@ func (b *Body) toFile(f fdpass.File, limit int64) (int64, error) {
 		return d.Written, &protocol.StatusError{Code: protocol.Code(d.Code), Message: d.Message}
 	}
 	b.mu.Lock()
-	b.sum = d.Sha256
+	b.sum = d.Digest
 	b.mu.Unlock()
 	// d.Over: as io.LimitReader would, stop at the limit; the caller sees
 	// limit bytes and decides, and the host drops the rest of the body.
@@ -162,8 +164,9 @@ func (b *Body) err() error {
 	return b.failed
 }
 
-// DeliveredSHA256 is the SHA-256 of the bytes the host wrote into a file.
-func (b *Body) DeliveredSHA256() ([]byte, bool) {
+// Delivered is the digest, in the request's algorithm, of the bytes the
+// host wrote into a file.
+func (b *Body) Delivered() ([]byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.sum, b.sum != nil

@@ -54,6 +54,8 @@ type Call struct {
 	Args       []string
 	Params     map[string]any // numbers are json.Number
 	Root       *os.Root       // nil when the request names none
+	Checksum   string         // the request's digest algorithm
+	BodySize   int64          // declared; -1: unknown
 	SessionID  string
 	RemoteAddr string
 	Log        hclog.Logger

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/fdpass"
 	"github.com/selectftp/selectftp/internal/pb"
 	"github.com/selectftp/selectftp/internal/pluginrpc/chunk"
@@ -163,12 +164,20 @@ func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *e
 	c := &Call{
 		Verb: h.Verb, Args: h.Args, Log: s.log.With("session", h.SessionId),
 		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr, Out: out,
+		Checksum: h.Checksum, BodySize: -1,
+	}
+	if h.BodySize != nil {
+		c.BodySize = *h.BodySize
+	}
+	alg, err := checksum.Parse(h.Checksum)
+	if err != nil {
+		alg = checksum.Default // an older host names none
 	}
 	pipe, bodyW := io.Pipe()
 	x := &exchange{
 		bodyW: bodyW, bodyOpen: true,
 		host: &Host{out: out, calls: map[uint64]chan *pb.HostReply{}},
-		body: &Body{pipe: pipe, out: out, done: make(chan *pb.BodyDone, 1)},
+		body: &Body{pipe: pipe, out: out, done: make(chan *pb.BodyDone, 1), alg: alg},
 	}
 	c.Body, c.Host = x.body, x.host
 	requests.Go(func() { s.serve(stream.Context(), c, h, pipe) })
@@ -389,8 +398,21 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	return respond.ReadFrom(w, r, send, *bp)
 }
 
+// SendFileDigest is sdk.SendFile's way: the host sends the range itself,
+// with known as the digest of the whole body when it is given. Without a
+// descriptor channel the range streams, and the host hashes it.
+func (w *Writer) SendFileDigest(f *os.File, off, n int64, known []byte) error {
+	if w.fds == nil {
+		_, err := io.Copy(respond.WriterOnly{Writer: w}, io.NewSectionReader(f, off, n))
+		return err
+	}
+	return w.passFile(f, off, n, known)
+}
+
 // sendFile passes the file to the host, which sends the range itself.
-func (w *Writer) sendFile(f *os.File, off, n int64) error {
+func (w *Writer) sendFile(f *os.File, off, n int64) error { return w.passFile(f, off, n, nil) }
+
+func (w *Writer) passFile(f *os.File, off, n int64, known []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.meta.Start()
@@ -401,7 +423,7 @@ func (w *Writer) sendFile(f *os.File, off, n int64) error {
 	if err := w.fds.Send(token, f); err != nil {
 		return err
 	}
-	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n}}})
+	return w.stream.Send(&pb.RunOutput{Msg: &pb.RunOutput_SendFile{SendFile: &pb.SendFile{Token: token, Offset: off, Length: n, Digest: known}}})
 }
 
 // Host answers a command's questions about the server by asking the host
