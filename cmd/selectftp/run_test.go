@@ -15,6 +15,7 @@ import (
 
 	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/host/hosttest"
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/plugins/get"
 	"github.com/selectftp/selectftp/plugins/helps"
 	"github.com/selectftp/selectftp/plugins/put"
@@ -267,8 +268,9 @@ func TestSessionReconnects(t *testing.T) {
 		if err != nil {
 			return
 		}
-		fc.Data([]byte(strings.ToUpper(strings.Join(req.Args, " ")) + "\n"))
-		fc.Status(protocol.CodeOK, "")
+		out := []byte(strings.ToUpper(strings.Join(req.Args, " ")) + "\n")
+		fc.Data(out)
+		fc.Send(protocol.TypeStatus, okStatus(out)) // v2: an ok Status carries the body's size and digest
 		if first {
 			fc.Status(protocol.CodeTimeout, "idle for 5m0s")
 			fc.Close()
@@ -293,6 +295,15 @@ func TestSessionReconnects(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
+}
+
+// okStatus is the ok Status a v2 server sends after body: its length and
+// its digest in the default algorithm.
+func okStatus(body []byte) protocol.Status {
+	h := checksum.Default.New()
+	h.Write(body)
+	n := int64(len(body))
+	return protocol.Status{Code: protocol.CodeOK, Size: &n, Digest: checksum.Default.Encode(h.Sum(nil))}
 }
 
 func TestServerAddr(t *testing.T) {
