@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -16,7 +17,8 @@ import (
 type FaultConn struct {
 	// Conn is the raw connection, for writes no helper makes.
 	net.Conn
-	r *protocol.Reader
+	r       *protocol.Reader
+	trailer protocol.Trailer
 }
 
 // NewFaultServer listens on a loopback port and runs serve for each
@@ -86,39 +88,67 @@ func (c *FaultConn) Hello() error {
 	if _, err := c.ReadHello(); err != nil {
 		return err
 	}
-	return c.Send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "hosttest-fault/1"})
+	return c.Send(protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: protocol.Version,
+		Server: "hosttest-fault/1", Checksums: checksum.Names()})
 }
 
-// ReadRequest reads a request and its whole body, up to its End frame.
+// ReadRequest reads a request and its whole body, up to its End frame,
+// first sending Continue when the client waits for it. The body is not
+// verified: Trailer returns what End carried.
 func (c *FaultConn) ReadRequest() (protocol.Request, []byte, error) {
-	var req protocol.Request
-	f, err := c.r.Next()
+	req, err := c.ReadRequestHeader()
 	if err != nil {
 		return req, nil, err
 	}
+	if req.Expect {
+		if _, err := c.Write(protocol.AppendHeader(nil, protocol.TypeContinue, 0)); err != nil {
+			return req, nil, err
+		}
+	}
+	body, err := c.ReadBody()
+	return req, body, err
+}
+
+// Trailer is what the End of the last body read carried.
+func (c *FaultConn) Trailer() protocol.Trailer { return c.trailer }
+
+// ReadRequestHeader reads a request frame only: the test then answers
+// before the body (a refusal of a client that waits), or reads it with
+// ReadBody.
+func (c *FaultConn) ReadRequestHeader() (protocol.Request, error) {
+	var req protocol.Request
+	f, err := c.r.Next()
+	if err != nil {
+		return req, err
+	}
 	if f.Type != protocol.TypeRequest {
-		return req, nil, fmt.Errorf("hosttest: %v frame instead of a request", f.Type)
+		return req, fmt.Errorf("hosttest: %v frame instead of a request", f.Type)
 	}
-	if err := protocol.Unmarshal(f.Type, f.Payload, &req); err != nil {
-		return req, nil, err
-	}
+	err = protocol.Unmarshal(f.Type, f.Payload, &req)
+	return req, err
+}
+
+// ReadBody reads a request body up to its End frame; Trailer then returns
+// what End carried.
+func (c *FaultConn) ReadBody() ([]byte, error) {
 	var body []byte
 	for {
 		f, err := c.r.Next()
 		if err != nil {
-			return req, body, err
+			return body, err
 		}
 		switch f.Type {
 		case protocol.TypeData:
 			b, err := io.ReadAll(c.r)
 			body = append(body, b...)
 			if err != nil {
-				return req, body, err
+				return body, err
 			}
 		case protocol.TypeEnd:
-			return req, body, nil
+			c.trailer, err = protocol.DecodeTrailer(f.Payload)
+			return body, err
 		default:
-			return req, body, fmt.Errorf("hosttest: %v frame inside a request body", f.Type)
+			return body, fmt.Errorf("hosttest: %v frame inside a request body", f.Type)
 		}
 	}
 }
@@ -147,7 +177,24 @@ func (c *FaultConn) Data(p []byte) error {
 	return err
 }
 
-// Status writes the Status frame that ends a response.
+// Status writes the Status frame that ends a response, with no size or
+// digest: a fault for CodeOK, which a real server sends with OK.
 func (c *FaultConn) Status(code protocol.Code, msg string) error {
 	return c.Send(protocol.TypeStatus, protocol.Status{Code: code, Message: msg})
+}
+
+// OK writes an ok Status as a real server does, with the size and digest
+// of body (the response body sent) in req's algorithm.
+func (c *FaultConn) OK(req protocol.Request, body []byte) error {
+	alg, err := checksum.Parse(req.Checksum)
+	if req.Checksum == "" {
+		alg, err = checksum.Default, nil
+	}
+	if err != nil {
+		return err
+	}
+	h := alg.New()
+	h.Write(body)
+	n := int64(len(body))
+	return c.Send(protocol.TypeStatus, protocol.Status{Code: protocol.CodeOK, Size: &n, Digest: alg.Encode(h.Sum(nil))})
 }

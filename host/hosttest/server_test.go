@@ -2,6 +2,8 @@ package hosttest_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +54,18 @@ func TestFaultServer(t *testing.T) {
 		if err != nil {
 			return
 		}
-		fc.Data([]byte(req.Verb + ":" + string(body)))
-		fc.Status(protocol.CodeOK, "")
+		if fc.Trailer().Digest == "" {
+			fc.Status(protocol.CodeChecksum, "no digest after the body")
+			return
+		}
+		out := []byte(req.Verb + ":" + string(body))
+		fc.Data(out)
+		fc.OK(req, out)
+		// The next request is answered without a digest: a fault.
+		if req, _, err = fc.ReadRequest(); err == nil {
+			fc.Data([]byte("x"))
+			fc.Status(protocol.CodeOK, "")
+		}
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -65,5 +77,8 @@ func TestFaultServer(t *testing.T) {
 	var b strings.Builder
 	if _, err := c.Do(ctx, protocol.Request{Verb: "echo"}, strings.NewReader("body"), &b); err != nil || b.String() != "echo:body" {
 		t.Errorf("got %q %v", b.String(), err)
+	}
+	if _, err := c.Do(ctx, protocol.Request{Verb: "echo"}, nil, io.Discard); !errors.Is(err, client.ErrChecksum) {
+		t.Errorf("an ok status without a digest: %v, want ErrChecksum", err)
 	}
 }
