@@ -14,6 +14,7 @@ func TestStep(t *testing.T) {
 	answer := protocol.Status{Code: protocol.CodeOK}
 	ev := func(k eventKind) sessEvent { return sessEvent{kind: k, status: answer} }
 	failWith := func(s protocol.Status) sessEvent { return sessEvent{kind: evFail, status: s} }
+	expecting := func(k eventKind) sessEvent { return sessEvent{kind: k, status: answer, expect: true} }
 	const final = actFinal | actCloseWrite
 	tests := []struct {
 		name     string
@@ -53,6 +54,22 @@ func TestStep(t *testing.T) {
 		{name: "end between requests", from: st(phaseIdle), ev: ev(evEnd), to: st(phaseClosed), acts: final,
 			code: protocol.CodeProtocol, protoMsg: "end frame outside a request body"},
 		{name: "end while running", from: st(phaseRunning), ev: ev(evEnd), to: st(phaseClosed), acts: final | actAbort, code: protocol.CodeProtocol},
+
+		// Version 2: a client that holds its body back until Continue.
+		{name: "request waiting for continue", from: st(phaseIdle), ev: expecting(evRequest), to: st(phaseExpect), acts: actStart},
+		{name: "the command asks for the body", from: st(phaseExpect), ev: ev(evContinue), to: st(phaseBody), acts: actContinue},
+		{name: "a late ask is nothing", from: st(phaseRunning), ev: ev(evContinue), to: st(phaseRunning)},
+		{name: "an ask after the answer is nothing", from: st(phaseIdle), ev: ev(evContinue), to: st(phaseIdle)},
+		{name: "refused before the body: no body follows", from: st(phaseExpect), ev: ev(evDone), to: st(phaseIdle), acts: actStatus | actRelease},
+		{name: "bad request waiting: no body follows", from: st(phaseIdle), ev: expecting(evBadRequest), to: st(phaseIdle), acts: actStatus},
+		{name: "data before continue", from: st(phaseExpect), ev: ev(evData), to: st(phaseClosed), acts: final | actAbort,
+			code: protocol.CodeProtocol, protoMsg: "a data frame before the server's continue"},
+		{name: "end before continue", from: st(phaseExpect), ev: ev(evEnd), to: st(phaseClosed), acts: final | actAbort,
+			code: protocol.CodeProtocol, protoMsg: "an end frame before the server's continue"},
+		{name: "stopping: refused before the body closes", from: stopping(phaseExpect), ev: ev(evDone), to: sessState{phase: phaseClosed, stopping: true},
+			acts: actStatus | final | actRelease, code: protocol.CodeShuttingDown},
+		{name: "closed while waiting", from: st(phaseExpect), ev: ev(evClosed), to: st(phaseClosed), acts: actAbort},
+		{name: "shutdown while waiting", from: st(phaseExpect), ev: ev(evShutdown), to: stopping(phaseExpect)},
 
 		// Timers and broken framing: the final status goes before the
 		// command is stopped (the order of the action bits).
