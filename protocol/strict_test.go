@@ -267,3 +267,55 @@ func TestCheckKeysMatchesReference(t *testing.T) {
 		t.Fatalf("%d of 5000 documents had duplicates: the generator tests nothing", dups)
 	}
 }
+
+// FuzzDecodeTrailer: an End payload is either nothing or a strict JSON
+// Trailer; what is accepted re-encodes through EndFrame to the same
+// trailer.
+func FuzzDecodeTrailer(f *testing.F) {
+	f.Add([]byte(``))
+	f.Add([]byte(`{"digest":"99aa06d3014798d86001c324468d497f"}`))
+	f.Add([]byte(`{"abort":"stdin failed"}`))
+	f.Add([]byte(`{"digest":"a","Digest":"b"}`))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		tr, err := DecodeTrailer(p)
+		if err != nil {
+			return
+		}
+		if len(p) > 0 && (invalidUTF8(p) >= 0 || !json.Valid(p)) {
+			t.Fatalf("accepted %q", p)
+		}
+		frame, err := EndFrame(tr)
+		if err != nil {
+			if len(p) <= DefaultMaxControl {
+				t.Fatalf("re-encode %+v: %v", tr, err)
+			}
+			return
+		}
+		var par Parser
+		ev, _, err := par.Next(frame)
+		if err != nil || ev.Kind != EventEnd {
+			t.Fatalf("EndFrame(%+v) parses as %+v, %v", tr, ev, err)
+		}
+		if again, err := DecodeTrailer(ev.Payload); err != nil || again != tr {
+			t.Fatalf("round trip: %+v -> %+v, %v", tr, again, err)
+		}
+	})
+}
+
+// TestEndFrame: the zero trailer is an empty End, anything else its JSON;
+// a trailer must be JSON and strict about keys.
+func TestEndFrame(t *testing.T) {
+	empty, err := EndFrame(Trailer{})
+	if err != nil || !bytes.Equal(empty, AppendHeader(nil, TypeEnd, 0)) {
+		t.Fatalf("zero trailer: % x, %v", empty, err)
+	}
+	full, err := EndFrame(Trailer{Digest: "00ff"})
+	if err != nil || string(full[HeaderLen:]) != `{"digest":"00ff"}` || full[4] != byte(TypeEnd) {
+		t.Fatalf("digest trailer: %q, %v", full, err)
+	}
+	for _, bad := range []string{`nope`, `{"digest":"a","digest":"b"}`, `{"digest":1}`, "{\"abort\":\"\xff\"}"} {
+		if _, err := DecodeTrailer([]byte(bad)); err == nil {
+			t.Errorf("DecodeTrailer(%q) accepted", bad)
+		}
+	}
+}
