@@ -60,6 +60,20 @@ type Request struct {
 	// the host side sends it only once the command reads it, as a server
 	// does.
 	Body io.Reader
+	// Size is the body's length as the client declared it (see Declared);
+	// nil means unknown, a stream: the command's Request.BodySize is then
+	// -1. As a server does, Run fails a body that turns out longer or
+	// shorter than declared: its Read returns an sdk.CodeChecksum error.
+	Size *int64
+	// Checksum is the digest algorithm the client chose ("xxh128",
+	// "sha256", "blake3"); empty means the server's default, the first of
+	// sdk.Algorithms().
+	Checksum string
+	// EndErr, when set, is what the body's Read returns at its end instead
+	// of io.EOF: what a server's body gives for one that fails verification
+	// (an sdk.CodeChecksum error: its digest does not match) or that the
+	// client gave up (sdk.CodeCanceled). A command must then keep nothing.
+	EndErr error
 	// Root is the folder the command's Request.Root is opened on; empty
 	// means a new t.TempDir().
 	Root string
@@ -115,6 +129,15 @@ func Run(t testing.TB, cmd sdk.Command, req Request) Result {
 	if body == nil {
 		body = strings.NewReader("")
 	}
+	size := int64(-1)
+	if req.Size != nil {
+		size = *req.Size
+	}
+	checksum := req.Checksum
+	if checksum == "" {
+		checksum = sdk.Algorithms()[0]
+	}
+	body = &checked{r: body, declared: size, endErr: req.EndErr}
 	cmds := req.Commands
 	if cmds == nil {
 		cmds = []sdk.Description{desc}
@@ -125,6 +148,8 @@ func Run(t testing.TB, cmd sdk.Command, req Request) Result {
 		Args:       req.Args,
 		Params:     req.Params,
 		Body:       body,
+		BodySize:   size,
+		Checksum:   checksum,
 		Root:       root,
 		Host:       host{cmds: cmds},
 		Log:        hclog.New(&hclog.LoggerOptions{Name: desc.Verb, Output: t.Output(), Level: hclog.Debug}),
@@ -138,6 +163,53 @@ func Run(t testing.TB, cmd sdk.Command, req Request) Result {
 		res.Message = sdk.MessageOf(res.Err)
 	}
 	return res
+}
+
+// Declared returns a pointer to n, for Request.Size.
+func Declared(n int64) *int64 { return &n }
+
+// checked is a request body as a server gives it to a command: it fails,
+// at its end, a body longer or shorter than its declared size (declared <
+// 0: unknown) with the server's messages, and reads endErr, when set,
+// instead of io.EOF.
+type checked struct {
+	r        io.Reader
+	declared int64
+	endErr   error
+	n        int64
+	err      error // sticky: the end, once reached
+}
+
+func (b *checked) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.declared >= 0 && int64(len(p)) > b.declared-b.n {
+		// One byte past the declared size is enough to tell.
+		p = p[:b.declared-b.n+1]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	switch {
+	case b.declared >= 0 && b.n > b.declared:
+		// Like a server, drop the bytes past the declared size.
+		n -= int(b.n - b.declared)
+		b.err = sdk.Errorf(sdk.CodeChecksum, "the body is longer than the %d bytes its request declared", b.declared)
+		if n > 0 {
+			return n, nil
+		}
+		return 0, b.err
+	case err == io.EOF && b.declared >= 0 && b.n < b.declared:
+		b.err = sdk.Errorf(sdk.CodeChecksum, "the body ended after %d bytes, short of the %d its request declared", b.n, b.declared)
+	case err == io.EOF && b.endErr != nil:
+		b.err = b.endErr
+	case err != nil:
+		b.err = err
+	}
+	if b.err != nil && n > 0 {
+		return n, nil
+	}
+	return n, b.err
 }
 
 // call runs the command and turns a panic into an internal error, as the
