@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
-	"github.com/selectftp/selectftp/internal/ctxio"
 )
 
 // prepare checks a command's words and does its local work, such as
@@ -99,9 +98,9 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 		start := time.Now()
 		update, finish := s.progress("put " + remote)
 		err := c.PutFile(ctx, local, remote, update)
-		finish()
+		n := finish()
 		if err == nil {
-			s.summary("put", local, remote, start)
+			s.summary("put", local, remote, n, start)
 		}
 		return err
 	}, noop, nil
@@ -116,7 +115,7 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 	if s.stdin == nil {
 		return nil, noop, usagef("put -: stdin carries the commands here; put - works only as a single command")
 	}
-	in := &countingReader{r: s.stdin}
+	in := &countingReader{r: newStopReader(ctx, s.stdin)}
 	return func(ctx context.Context, c *client.Conn) error {
 		if in.n > 0 {
 			// A retry on a new connection cannot send stdin again.
@@ -124,10 +123,10 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 		}
 		start := time.Now()
 		update, finish := s.progress("put " + remote)
-		err := c.Put(ctx, ctxio.Reader{Ctx: ctx, R: in}, -1, remote, update)
+		err := c.Put(ctx, in, -1, remote, update)
 		finish()
 		if err == nil {
-			s.summary("put", "stdin", remote, start)
+			s.summary("put", "stdin", remote, in.n, start)
 		}
 		return err
 	}, noop, nil
@@ -175,18 +174,18 @@ func (s *session) get(args []string) (action, error) {
 		start := time.Now()
 		update, finish := s.progress("get " + remote)
 		err := c.GetFile(ctx, remote, local, update)
-		finish()
+		n := finish()
 		if err == nil {
-			s.summary("get", remote, local, start)
+			s.summary("get", remote, local, n, start)
 		}
 		return err
 	}, nil
 }
 
-// summary tells a watching user where a transfer went.
-func (s *session) summary(verb, from, to string, start time.Time) {
+// summary tells a watching user where a transfer of n bytes went.
+func (s *session) summary(verb, from, to string, n int64, start time.Time) {
 	if s.tty {
-		fmt.Fprintf(s.stderr, "%s: %s -> %s (%s)\n", verb, from, to, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintln(s.stderr, renderSummary(verb, from, to, n, time.Since(start)))
 	}
 }
 

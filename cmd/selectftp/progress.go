@@ -26,6 +26,7 @@ type progressBar struct {
 	start time.Time
 	last  time.Time
 	shown bool
+	done  int64 // bytes moved, for the summary line
 }
 
 func newProgressBar(w io.Writer, label string, width func() int) *progressBar {
@@ -40,6 +41,7 @@ func (p *progressBar) update(done, total int64) {
 	if p.start.IsZero() {
 		p.start = now
 	}
+	p.done = done
 	if p.shown && now.Sub(p.last) < progressInterval {
 		return
 	}
@@ -48,14 +50,28 @@ func (p *progressBar) update(done, total int64) {
 	fmt.Fprintf(p.w, "\r%s\x1b[K", renderProgress(p.label, done, total, now.Sub(p.start), p.width()))
 }
 
-// finish erases the bar, leaving the line for whatever is printed next.
-func (p *progressBar) finish() {
+// finish erases the bar, leaving the line for whatever is printed next,
+// and returns the bytes moved.
+func (p *progressBar) finish() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.shown = false
 	}
+	return p.done
+}
+
+// renderSummary is the line left after a transfer: where it went, how much
+// and how fast, which a stream's user has no other way to learn.
+//
+//	put: stdin -> dir.tar (1.2 GiB in 3.456s, 355.6 MiB/s)
+func renderSummary(verb, from, to string, n int64, elapsed time.Duration) string {
+	rate := ""
+	if elapsed > 0 {
+		rate = ", " + formatSize(int64(float64(n)/elapsed.Seconds())) + "/s"
+	}
+	return fmt.Sprintf("%s: %s -> %s (%s in %s%s)", verb, from, to, formatSize(n), elapsed.Round(time.Millisecond), rate)
 }
 
 // renderProgress formats the bar for a terminal width columns wide:

@@ -104,3 +104,12 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+// A stream's summary says how much went and how fast, since no bar showed
+// a total.
+func TestRenderSummary(t *testing.T) {
+	got := renderSummary("put", "stdin", "dir.tar", 3<<20, 2*time.Second)
+	if want := "put: stdin -> dir.tar (3.0 MiB in 2s, 1.5 MiB/s)"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/selectftp/selectftp/internal/checksum"
 )
 
 const (
@@ -20,11 +22,12 @@ const (
 	addrEnv     = "SELECTFTP_ADDR"
 )
 
-const usageText = `usage: selectftp [--addr HOST:PORT] [-q] [VERB ARGS...]
+const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [VERB ARGS...]
 
 Commands:
   put LOCAL [REMOTE]   upload LOCAL (REMOTE: its base name, or inside a folder ending in /)
-  put - REMOTE         upload stdin
+  put - REMOTE         upload stdin, streamed as it arrives (no temporary file);
+                       kept only if stdin ends normally: Ctrl-C leaves nothing
   get REMOTE [LOCAL]   download REMOTE (LOCAL: its base name here, a folder, or - for stdout)
   helps [VERB]         list the server's verbs, or show one's usage (also: help, ?)
   upper TEXT...        the text, upper-cased
@@ -36,6 +39,9 @@ one command per line (blank lines and # comments skipped).
 
 Options:
   --addr HOST:PORT     server address (default $SELECTFTP_ADDR or 127.0.0.1:2121)
+  --checksum ALG       verify transfers with xxh128, sha256 or blake3
+                       (default: the server's, normally xxh128; sha256 and
+                       blake3 also resist deliberate tampering)
   -q                   no progress bar or transfer summary
   -h, --help           this help
 `
@@ -54,6 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard) // errors are reported in one line below
 	addr := fs.String("addr", "", "")
 	quiet := fs.Bool("q", false, "")
+	sum := fs.String("checksum", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			io.WriteString(stdout, usageText)
@@ -62,12 +69,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "selectftp: %v (see selectftp --help)\n", err)
 		return exitUsage
 	}
+	if *sum != "" {
+		if _, err := checksum.Parse(*sum); err != nil {
+			fmt.Fprintf(stderr, "selectftp: --checksum: %v (see selectftp --help)\n", err)
+			return exitUsage
+		}
+	}
 	s := &session{
-		addr:   serverAddr(*addr, os.Getenv(addrEnv)),
-		stdin:  stdin,
-		stdout: stdout,
-		stderr: stderr,
-		width:  func() int { return 80 },
+		addr:     serverAddr(*addr, os.Getenv(addrEnv)),
+		checksum: *sum,
+		stdin:    stdin,
+		stdout:   stdout,
+		stderr:   stderr,
+		width:    func() int { return 80 },
 	}
 	if fd, ok := terminalFd(stderr); ok && !*quiet {
 		s.tty = true

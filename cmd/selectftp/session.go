@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/selectftp/selectftp/client"
 )
@@ -12,10 +14,13 @@ import (
 // session runs commands over one connection, dialled on first use and
 // again after it drops.
 type session struct {
-	addr   string
-	stdin  io.Reader // read by `put -`; nil when it carries the commands
-	stdout io.Writer
-	stderr io.Writer
+	addr string
+	// checksum is the digest algorithm asked for with --checksum, or ""
+	// for the server's default.
+	checksum string
+	stdin    io.Reader // read by `put -`; nil when it carries the commands
+	stdout   io.Writer
+	stderr   io.Writer
 	// tty is set when stderr is a terminal and -q was not given: transfers
 	// then show a progress bar and a summary line.
 	tty   bool
@@ -67,9 +72,20 @@ func (s *session) run(ctx context.Context, words []string) error {
 
 func (s *session) connect(ctx context.Context) (*client.Conn, error) {
 	if s.conn == nil {
-		c, err := client.Dial(ctx, s.addr)
+		var opts []client.Option
+		if s.checksum != "" {
+			opts = append(opts, client.WithChecksum(s.checksum))
+		}
+		c, err := client.Dial(ctx, s.addr, opts...)
 		if err != nil {
 			return nil, err
+		}
+		// Say it once, plainly, before any command: the library's error
+		// for each request would call it a checksum mismatch.
+		if took := c.Server().Checksums; s.checksum != "" && len(took) > 0 && !slices.Contains(took, s.checksum) {
+			c.Close()
+			return nil, fmt.Errorf("the server at %s does not accept --checksum %s; it takes %s",
+				s.addr, s.checksum, strings.Join(took, ", "))
 		}
 		s.conn = c
 	}
@@ -84,10 +100,10 @@ func (s *session) drop() {
 }
 
 // progress returns a Progress for a transfer and the function that ends
-// it, or no-ops when no terminal is watching.
-func (s *session) progress(label string) (client.Progress, func()) {
+// it, returning the bytes moved, or no-ops when no terminal is watching.
+func (s *session) progress(label string) (client.Progress, func() int64) {
 	if !s.tty {
-		return nil, func() {}
+		return nil, func() int64 { return 0 }
 	}
 	p := newProgressBar(s.stderr, label, s.width)
 	return p.update, p.finish

@@ -2,6 +2,7 @@
 // its plugins folder to clients on one TCP address.
 //
 //	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
+//	           [--min-checksum xxh128|sha256|blake3] [more flags: selectftpd --help]
 //
 // SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets
 // running transfers finish for up to --shutdown-timeout, and stops every
@@ -25,6 +26,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host"
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/rlimit"
 	"github.com/selectftp/selectftp/plugins"
 	"github.com/selectftp/selectftp/sdk"
@@ -53,6 +55,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.DurationVar(&srv.HelloTimeout, "hello-timeout", host.DefaultHelloTimeout, "close connections that have not said hello this long after connecting")
 	fs.IntVar(&srv.MinBodyRate, "min-upload-rate", host.DefaultMinRate, "slowest upload in `bytes/s`, averaged over --frame-timeout (negative: none)")
 	fs.IntVar(&srv.MinWriteRate, "min-download-rate", host.DefaultMinRate, "slowest a client may read, in `bytes/s` averaged over --write-timeout (negative: none)")
+	fs.StringVar(&srv.MinChecksum, "min-checksum", "", "weakest transfer digest `algorithm` accepted: xxh128 (the default: any), or sha256 or blake3 (a cryptographic one only)")
 	fs.DurationVar(&srv.RequestTimeout, "request-timeout", host.DefaultRequestTimeout, "cancel a request that moves no byte this long (negative: never)")
 	verbTimeouts := fs.String("verb-timeouts", "", "per-verb request timeouts, e.g. `put=2m,upper=5s`")
 	fs.DurationVar(&srv.PluginScanInterval, "plugin-scan", host.DefaultPluginScanInterval, "how often to rescan the plugins folder (negative: never)")
@@ -75,6 +78,12 @@ func run(args []string, stderr io.Writer) int {
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "selectftpd: --log-format must be text or json, not %q\n", *format)
 		return 2
+	}
+	if srv.MinChecksum != "" {
+		if _, err := checksum.Parse(srv.MinChecksum); err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --min-checksum: %v\n", err)
+			return 2
+		}
 	}
 	lvl := hclog.LevelFromString(*level)
 	if lvl == hclog.NoLevel {
