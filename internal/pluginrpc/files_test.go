@@ -23,13 +23,14 @@ type hostWriter struct {
 
 func (w *hostWriter) SetMeta(string, any) error { return nil }
 
-func (w *hostWriter) SendFile(f *os.File, off, n int64) error {
+func (w *hostWriter) SendFileDigest(f *os.File, off, n int64, _ []byte) error {
 	w.sentFiles++
 	_, err := io.Copy(&w.Buffer, io.NewSectionReader(f, off, n))
 	return err
 }
 
-// hostBody is a host-like request body that can write itself into a file.
+// hostBody is a host-like request body that can write itself into a file,
+// hashing with SHA-256: the requests that use it ask for sha256.
 type hostBody struct {
 	*bytes.Reader
 	intoFiles int
@@ -60,8 +61,8 @@ func TestFilesTravelAsDescriptors(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n != int64(len(data)) || string(sum) != string(sha256Sum(data)) {
-			t.Errorf("SaveBody = %d bytes, digest %x", n, sum)
+		if n != int64(len(data)) || sum.Algorithm != "sha256" || !bytes.Equal(sum.Sum, sha256Sum(data)) {
+			t.Errorf("SaveBody = %d bytes, digest %s:%x", n, sum.Algorithm, sum.Sum)
 		}
 		// What is left to read is nothing, on every path (reading after
 		// the host saved the body once waited for ever).
@@ -93,7 +94,8 @@ func TestFilesTravelAsDescriptors(t *testing.T) {
 			body := &hostBody{Reader: bytes.NewReader(data)}
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
-			err := remote.Run(ctx, &sdk.Request{Verb: "copy", Args: []string{tc.name}, Body: body}, w)
+			err := remote.Run(ctx, &sdk.Request{Verb: "copy", Args: []string{tc.name}, Body: body,
+				BodySize: int64(len(data)), Checksum: "sha256"}, w)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -314,7 +314,7 @@ func TestCancelDuringUpload(t *testing.T) {
 		cancel()
 	}()
 	done := make(chan error, 1)
-	go func() { done <- remote.Run(ctx, &sdk.Request{Verb: "slurp", Body: pr}, &buffer{}) }()
+	go func() { done <- remote.Run(ctx, &sdk.Request{Verb: "slurp", Body: pr, BodySize: -1}, &buffer{}) }()
 	select {
 	case err := <-done:
 		if sdk.CodeOf(err) != sdk.CodeCanceled {
