@@ -37,7 +37,7 @@ func (ss *session) start(q protocol.Request) {
 	body := newRequestBody(buf, alg, ss.markProgress, ask)
 	ss.markProgress()
 	ss.body, ss.verb = buf, q.Verb
-	ss.declared, ss.bodyIn = -1, 0
+	ss.declared, ss.reqIn = -1, 0
 	if q.Size != nil {
 		ss.declared = *q.Size
 	}

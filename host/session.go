@@ -101,7 +101,8 @@ type session struct {
 	timedOut   uint64       // seq of the request the deadline cancelled
 	lastActive int64        // unix nanoseconds
 	frameStart int64        // when the pending partial frame began; 0: none
-	bodyIn     int64        // body bytes received, for the minimum rate
+	bodyIn     int64        // body bytes received over the connection's life, for the minimum rate
+	reqIn      int64        // the running request's body bytes received, for its declared size
 	timers     *timerState  // the sweeper's windows; nil while idle
 
 	// quiet says the session is between requests: the sweeper checks it
@@ -160,6 +161,7 @@ func (ss *session) apply(e sessEvent) {
 	}
 	if acts&(actBody|actCount) != 0 {
 		ss.bodyIn += int64(len(e.payload))
+		ss.reqIn += int64(len(e.payload))
 	}
 	if acts&actBody != 0 {
 		ss.takeBody(e.payload)
@@ -202,8 +204,8 @@ var continueFrame = protocol.AppendHeader(nil, protocol.TypeContinue, 0)
 // outgrows the size its request declared: the command then reads an error
 // after the bytes that fit, and the rest is dropped.
 func (ss *session) takeBody(p []byte) {
-	if ss.declared >= 0 && ss.bodyIn > ss.declared {
-		if ss.bodyIn-int64(len(p)) <= ss.declared { // say it once
+	if ss.declared >= 0 && ss.reqIn > ss.declared {
+		if ss.reqIn-int64(len(p)) <= ss.declared { // say it once
 			ss.body.end(protocol.Trailer{}, sdk.Errorf(sdk.CodeChecksum,
 				"the body is longer than the %d bytes its request declared", ss.declared))
 		}
@@ -220,9 +222,9 @@ func (ss *session) endBody(payload []byte) {
 	switch {
 	case err != nil:
 		err = sdk.Errorf(sdk.CodeBadRequest, "%v", err)
-	case t.Abort == "" && ss.declared >= 0 && ss.bodyIn < ss.declared:
+	case t.Abort == "" && ss.declared >= 0 && ss.reqIn < ss.declared:
 		err = sdk.Errorf(sdk.CodeChecksum, "the body ended after %d bytes, short of the %d its request declared",
-			ss.bodyIn, ss.declared)
+			ss.reqIn, ss.declared)
 	}
 	ss.body.end(t, err)
 }
