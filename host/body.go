@@ -30,6 +30,10 @@ type bodyBuf struct {
 	done     bool  // the request finished: later bytes are discarded
 	wantRoom bool  // the loop paused and waits for room
 	onRoom   func()
+
+	// The loop's own, without the lock: the size the request declared
+	// (-1: none) and the bytes received, which must match it.
+	declared, received int64
 }
 
 func newBodyBuf(size int, onRoom func()) *bodyBuf {

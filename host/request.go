@@ -37,16 +37,16 @@ func (ss *session) start(q protocol.Request) {
 	body := newRequestBody(buf, alg, ss.markProgress, ask)
 	ss.markProgress()
 	ss.body, ss.verb = buf, q.Verb
-	ss.declared, ss.reqIn = -1, 0
+	buf.declared = -1
 	if q.Size != nil {
-		ss.declared = *q.Size
+		buf.declared = *q.Size
 	}
 	ss.mu.Lock()
 	ss.cancel = cancel
 	ss.mu.Unlock()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
-		BodySize: ss.declared, Checksum: alg.String(),
+		BodySize: buf.declared, Checksum: alg.String(),
 		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}

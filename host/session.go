@@ -95,14 +95,12 @@ type session struct {
 	parser     protocol.Parser
 	log        hclog.Logger // see logger
 	body       *bodyBuf     // the running request's body
-	declared   int64        // the running request's declared body size; -1: none
 	verb       string       // the running request's verb, for its timeout
 	seq        uint64       // numbers requests, so the timers tell one from the next
 	timedOut   uint64       // seq of the request the deadline cancelled
 	lastActive int64        // unix nanoseconds
 	frameStart int64        // when the pending partial frame began; 0: none
-	bodyIn     int64        // body bytes received over the connection's life, for the minimum rate
-	reqIn      int64        // the running request's body bytes received, for its declared size
+	bodyIn     int64        // body bytes received, for the minimum rate
 	timers     *timerState  // the sweeper's windows; nil while idle
 
 	// quiet says the session is between requests: the sweeper checks it
@@ -161,7 +159,6 @@ func (ss *session) apply(e sessEvent) {
 	}
 	if acts&(actBody|actCount) != 0 {
 		ss.bodyIn += int64(len(e.payload))
-		ss.reqIn += int64(len(e.payload))
 	}
 	if acts&actBody != 0 {
 		ss.takeBody(e.payload)
@@ -204,10 +201,12 @@ var continueFrame = protocol.AppendHeader(nil, protocol.TypeContinue, 0)
 // outgrows the size its request declared: the command then reads an error
 // after the bytes that fit, and the rest is dropped.
 func (ss *session) takeBody(p []byte) {
-	if ss.declared >= 0 && ss.reqIn > ss.declared {
-		if ss.reqIn-int64(len(p)) <= ss.declared { // say it once
-			ss.body.end(protocol.Trailer{}, sdk.Errorf(sdk.CodeChecksum,
-				"the body is longer than the %d bytes its request declared", ss.declared))
+	b := ss.body
+	b.received += int64(len(p))
+	if b.declared >= 0 && b.received > b.declared {
+		if b.received-int64(len(p)) <= b.declared { // say it once
+			b.end(protocol.Trailer{}, sdk.Errorf(sdk.CodeChecksum,
+				"the body is longer than the %d bytes its request declared", b.declared))
 		}
 		return
 	}
@@ -222,9 +221,9 @@ func (ss *session) endBody(payload []byte) {
 	switch {
 	case err != nil:
 		err = sdk.Errorf(sdk.CodeBadRequest, "%v", err)
-	case t.Abort == "" && ss.declared >= 0 && ss.reqIn < ss.declared:
+	case t.Abort == "" && ss.body.declared >= 0 && ss.body.received < ss.body.declared:
 		err = sdk.Errorf(sdk.CodeChecksum, "the body ended after %d bytes, short of the %d its request declared",
-			ss.reqIn, ss.declared)
+			ss.body.received, ss.body.declared)
 	}
 	ss.body.end(t, err)
 }
