@@ -141,7 +141,7 @@ func TestDeclaredSizeOverFreeSpace(t *testing.T) {
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
 		req := sdktest.Request{Root: dir, Args: []string{"huge"}, Body: unread(t, cmd),
-			Params: map[string]any{"size": int64(1 << 62), "sha256": hexSum(nil)}}
+			Size: sdktest.Declared(1 << 62)}
 		start := time.Now()
 		res := sdktest.Run(t, cmd, req)
 		if res.Code != sdk.CodeNoSpace || !strings.HasPrefix(res.Message, "not enough space for 4611686018427387904 bytes: ") {
@@ -215,12 +215,12 @@ func TestStagedUploadsCount(t *testing.T) {
 			}
 			pr, pw := io.Pipe()
 			first := sdktest.Request{Root: dir, Args: []string{"first"}, Body: pr,
-				Params: map[string]any{"size": float64(tc.first), "sha256": hexSum(nil)}}
+				Size: sdktest.Declared(tc.first)}
 			done := make(chan sdktest.Result, 1)
 			go func() { done <- sdktest.Run(t, cmd, first) }()
 			waitStaged(t, p, 1, tc.first)
 			req := sdktest.Request{Root: dir, Args: []string{"second"}, Body: unread(t, cmd),
-				Params: map[string]any{"size": float64(tc.second), "sha256": hexSum(nil)}}
+				Size: sdktest.Declared(tc.second)}
 			if res := sdktest.Run(t, cmd, req); res.Code != tc.code || !strings.Contains(res.Message, tc.msg) {
 				t.Errorf("%v: a second upload of %d bytes: %s %q", tc.settings, tc.second, res.Code, res.Message)
 			}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -18,26 +16,29 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/readme"
 	"github.com/selectftp/selectftp/sdk"
 	"github.com/selectftp/selectftp/sdk/sdktest"
 )
 
-// both runs f in-process and through the plugin transport, each with a new
-// command.
 // both runs f on every transport a host may use (sdktest.Each).
 func both(t *testing.T, f func(t *testing.T, cmd sdk.Command)) { sdktest.Each(t, New(), f) }
 
-func hexSum(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+// digestOf is data's digest in alg, in hex, as the host computes it.
+func digestOf(alg checksum.Algorithm, data []byte) string {
+	h := alg.New()
+	h.Write(data)
+	return alg.Encode(h.Sum(nil))
 }
 
-// uploadReq is a put request for data.
+// uploadReq is a put request for data, its size declared, in the default
+// algorithm.
 func uploadReq(path string, data []byte) sdktest.Request {
 	return sdktest.Request{
-		Params: map[string]any{"path": path, "size": float64(len(data)), "sha256": hexSum(data)},
+		Params: map[string]any{"path": path},
 		Body:   bytes.NewReader(data),
+		Size:   sdktest.Declared(int64(len(data))),
 	}
 }
 
@@ -72,11 +73,19 @@ func expectFiles(t *testing.T, dir string, want ...string) {
 // waitEmpty waits, a bounded time, until dir holds no file.
 func waitEmpty(t *testing.T, dir string) {
 	t.Helper()
+	waitFiles(t, dir)
+}
+
+// waitFiles waits, a bounded time, until dir holds exactly want: a plugin
+// may clean up after the host answered.
+func waitFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	slices.Sort(want)
 	deadline := time.Now().Add(10 * time.Second)
-	for len(files(t, dir)) > 0 && time.Now().Before(deadline) {
+	for !slices.Equal(files(t, dir), want) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	expectFiles(t, dir)
+	expectFiles(t, dir, want...)
 }
 
 func TestDescribe(t *testing.T) {
@@ -111,8 +120,9 @@ func TestPut(t *testing.T) {
 			if res.Err != nil {
 				t.Fatalf("put %s: %v", tt.path, res.Err)
 			}
-			want := map[string]any{"path": tt.path, "size": float64(len(tt.data)), "sha256": hexSum(tt.data)}
-			if len(res.Meta) != 3 || res.Meta["path"] != want["path"] || res.Meta["size"] != want["size"] || res.Meta["sha256"] != want["sha256"] {
+			alg := checksum.Default.String()
+			want := map[string]any{"path": tt.path, "size": float64(len(tt.data)), alg: digestOf(checksum.Default, tt.data)}
+			if len(res.Meta) != 3 || res.Meta["path"] != want["path"] || res.Meta["size"] != want["size"] || res.Meta[alg] != want[alg] {
 				t.Errorf("put %s: Meta = %v, want %v", tt.path, res.Meta, want)
 			}
 			if len(res.Body) != 0 {
@@ -134,54 +144,55 @@ func TestPut(t *testing.T) {
 	})
 }
 
-func TestPutArgsAndUpperCaseDigest(t *testing.T) {
+// The path may be the first word; the status names the digest in the
+// algorithm the client chose, whichever it is, for a declared size and for
+// a stream.
+func TestPutArgsEveryAlgorithm(t *testing.T) {
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
 		data := []byte("abc")
-		res := sdktest.Run(t, cmd, sdktest.Request{
-			Root: dir, Args: []string{"a.txt"}, Body: bytes.NewReader(data),
-			Params: map[string]any{"size": 3, "sha256": strings.ToUpper(hexSum(data))},
-		})
-		if res.Err != nil || res.Meta["path"] != "a.txt" || res.Meta["sha256"] != hexSum(data) {
-			t.Fatalf("put a.txt: %v %v", res.Meta, res.Err)
-		}
-		if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "abc" {
-			t.Errorf("a.txt holds %q", got)
+		for _, alg := range checksum.All() {
+			for _, size := range []*int64{sdktest.Declared(3), nil} {
+				res := sdktest.Run(t, cmd, sdktest.Request{
+					Root: dir, Args: []string{"a.txt"}, Body: bytes.NewReader(data), Size: size, Checksum: alg.String(),
+				})
+				if res.Err != nil || len(res.Meta) != 3 || res.Meta["path"] != "a.txt" || res.Meta["size"] != float64(3) ||
+					res.Meta[alg.String()] != digestOf(alg, data) {
+					t.Fatalf("put a.txt with %s, size %v: %v %v", alg, size, res.Meta, res.Err)
+				}
+				if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "abc" {
+					t.Errorf("a.txt holds %q", got)
+				}
+			}
 		}
 	})
 }
 
 func TestPutBadRequest(t *testing.T) {
-	sum := hexSum([]byte("abc"))
 	tests := []struct {
 		name   string
 		args   []string
 		params map[string]any
 		msg    string
 	}{
-		{"no path", nil, map[string]any{"size": 3, "sha256": sum}, "put needs a path"},
-		{"two words", []string{"a", "b"}, map[string]any{"size": 3, "sha256": sum}, "put takes one path, got 2 words"},
-		{"two paths", []string{"a"}, map[string]any{"path": "b", "size": 3, "sha256": sum}, `two paths given: "b" and "a"`},
-		{"NUL", nil, map[string]any{"path": "a\x00b", "size": 3, "sha256": sum}, "the path contains a NUL byte"},
-		{"dot", nil, map[string]any{"path": ".", "size": 3, "sha256": sum}, ". names a folder, not a file"},
-		{"dotdot", nil, map[string]any{"path": "sub/..", "size": 3, "sha256": sum}, "sub/.. names a folder, not a file"},
-		{"slash", nil, map[string]any{"path": "sub/", "size": 3, "sha256": sum}, "sub/ names a folder, not a file"},
-		{"directory", nil, map[string]any{"path": "sub", "size": 3, "sha256": sum}, "sub is a directory"},
-		{"parent is a file", nil, map[string]any{"path": "file/x", "size": 3, "sha256": sum}, "file is not a folder"},
-		{"no size", nil, map[string]any{"path": "a", "sha256": sum}, "the size parameter is required"},
-		{"negative size", nil, map[string]any{"path": "a", "size": -1, "sha256": sum}, "size must not be negative, got -1"},
-		{"fractional size", nil, map[string]any{"path": "a", "size": 2.5, "sha256": sum}, "invalid request parameters: 'size' 2.5 is not a whole number"},
-		{"size not a number", nil, map[string]any{"path": "a", "size": "three", "sha256": sum}, ""},
-		{"no sha256", nil, map[string]any{"path": "a", "size": 3}, "the sha256 parameter is required"},
-		{"short sha256", nil, map[string]any{"path": "a", "size": 3, "sha256": sum[:62]}, "sha256 must be 64 hex digits"},
-		{"sha256 not hex", nil, map[string]any{"path": "a", "size": 3, "sha256": strings.Repeat("g", 64)}, "sha256 must be 64 hex digits"},
+		{"no path", nil, nil, "put needs a path"},
+		{"two words", []string{"a", "b"}, nil, "put takes one path, got 2 words"},
+		{"two paths", []string{"a"}, map[string]any{"path": "b"}, `two paths given: "b" and "a"`},
+		{"NUL", nil, map[string]any{"path": "a\x00b"}, "the path contains a NUL byte"},
+		{"dot", nil, map[string]any{"path": "."}, ". names a folder, not a file"},
+		{"dotdot", nil, map[string]any{"path": "sub/.."}, "sub/.. names a folder, not a file"},
+		{"slash", nil, map[string]any{"path": "sub/"}, "sub/ names a folder, not a file"},
+		{"directory", nil, map[string]any{"path": "sub"}, "sub is a directory"},
+		{"parent is a file", nil, map[string]any{"path": "file/x"}, "file is not a folder"},
+		{"path not a string", nil, map[string]any{"path": 3}, ""},
 	}
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
 		os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 		os.WriteFile(filepath.Join(dir, "file"), []byte("f"), 0o644)
 		for _, tt := range tests {
-			res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: tt.args, Params: tt.params, Body: unread(t, cmd)})
+			res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Args: tt.args, Params: tt.params, Body: unread(t, cmd),
+				Size: sdktest.Declared(3)})
 			if res.Code != sdk.CodeBadRequest || tt.msg != "" && res.Message != tt.msg {
 				t.Errorf("%s: %s %q, want bad_request %q", tt.name, res.Code, res.Message, tt.msg)
 			}
@@ -191,17 +202,13 @@ func TestPutBadRequest(t *testing.T) {
 }
 
 // failReader fails the test when a command reads a body it should refuse
-// unread. Only in-process: over gRPC the host sends the body whatever the
-// command does.
+// unread. Over gRPC too: the host sends a body only once the plugin asks
+// for it, so a refusal before the first read reaches the client before it
+// sends a byte (with Expect, before Continue).
 type failReader struct{ t *testing.T }
 
 // unread is a body cmd must not read.
-func unread(t *testing.T, cmd sdk.Command) io.Reader {
-	if _, ok := cmd.(*put); ok {
-		return failReader{t}
-	}
-	return strings.NewReader("unread")
-}
+func unread(t *testing.T, _ sdk.Command) io.Reader { return failReader{t} }
 
 func (r failReader) Read([]byte) (int, error) {
 	r.t.Error("the body was read")
@@ -249,19 +256,27 @@ func TestPutNoFolder(t *testing.T) {
 	})
 }
 
+// A body the host does not verify (longer or shorter than declared, or
+// whose digest does not match the client's: its Read fails with
+// CodeChecksum at the end) leaves nothing under the name and the old file
+// as it was.
 func TestPutChecksum(t *testing.T) {
 	data := []byte("the declared bytes")
+	damaged := sdk.Errorf(sdk.CodeChecksum, "the 18 bytes received have another digest: the body was damaged on the way")
 	tests := []struct {
-		name string
-		body string
-		msg  string
+		name   string
+		body   string
+		size   *int64
+		endErr error
+		msg    string
 	}{
-		{"longer", string(data) + "!", "received more than the declared 18 bytes"},
-		{"much longer", string(make([]byte, 1<<20)), "received more than the declared 18 bytes"},
-		{"shorter", string(data[:5]), "upload ended after 5 of 18 bytes"},
-		{"empty", "", "upload ended after 0 of 18 bytes"},
-		{"other bytes", strings.ToUpper(string(data)), "the SHA-256 of the bytes received is " +
-			hexSum([]byte(strings.ToUpper(string(data)))) + ", not the declared " + hexSum(data)},
+		{"longer", string(data) + "!", sdktest.Declared(18), nil, "the body is longer than the 18 bytes its request declared"},
+		{"much longer", string(make([]byte, 1<<20)), sdktest.Declared(18), nil, "the body is longer than the 18 bytes its request declared"},
+		{"shorter", string(data[:5]), sdktest.Declared(18), nil, "the body ended after 5 bytes, short of the 18 its request declared"},
+		{"empty", "", sdktest.Declared(18), nil, "the body ended after 0 bytes, short of the 18 its request declared"},
+		{"damaged", string(data), sdktest.Declared(18), damaged, sdk.MessageOf(damaged)},
+		{"damaged stream", string(data), nil, damaged, sdk.MessageOf(damaged)},
+		{"damaged big stream", string(make([]byte, 3<<20)), nil, damaged, sdk.MessageOf(damaged)},
 	}
 	both(t, func(t *testing.T, cmd sdk.Command) {
 		dir := t.TempDir()
@@ -269,14 +284,14 @@ func TestPutChecksum(t *testing.T) {
 		for _, tt := range tests {
 			for _, name := range []string{"new", "keep"} {
 				req := uploadReq(name, data)
-				req.Root, req.Body = dir, strings.NewReader(tt.body)
+				req.Root, req.Body, req.Size, req.EndErr = dir, strings.NewReader(tt.body), tt.size, tt.endErr
 				res := sdktest.Run(t, cmd, req)
-				if res.Code != sdk.CodeChecksum || res.Message != tt.msg {
+				if res.Code != sdk.CodeChecksum || !strings.HasSuffix(res.Message, tt.msg) {
 					t.Errorf("%s: put %s: %s %q, want checksum %q", tt.name, name, res.Code, res.Message, tt.msg)
 				}
 			}
 		}
-		expectFiles(t, dir, "keep")
+		waitFiles(t, dir, "keep")
 		if got, _ := os.ReadFile(filepath.Join(dir, "keep")); string(got) != "old" {
 			t.Errorf("a failed upload changed the old file: %q", got)
 		}

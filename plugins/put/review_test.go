@@ -80,7 +80,7 @@ func TestStagedBytesSeenWhoeverWrites(t *testing.T) {
 		dir := t.TempDir()
 		pr, pw := io.Pipe()
 		req := sdktest.Request{Root: dir, Args: []string{"f"}, Body: pr,
-			Params: map[string]any{"size": int64(size), "sha256": hexSum(nil)}}
+			Size: sdktest.Declared(int64(size))}
 		done := make(chan sdktest.Result, 1)
 		go func() { done <- sdktest.Run(t, cmd, req) }()
 		go pw.Write(bytes.Repeat([]byte("z"), sent))
