@@ -178,3 +178,114 @@ func TestMinChecksumRefusesWeakerDigests(t *testing.T) {
 		t.Fatalf("--min-checksum md5: %q", r)
 	}
 }
+
+// A put the server refuses costs no body: a 10 GiB upload over the put
+// plugin's max_size fails at once with a clear message, almost nothing
+// crosses the wire, and the same connection serves the next command.
+func TestRefusedHugePutFailsAtOnce(t *testing.T) {
+	settings := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"put": {"max_size": 1048576}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, []string{"--plugin-settings", settings})
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(10 << 30); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	p := startProxy(t, s.addr, false, false)
+	// Script mode: both commands on one connection.
+	start := time.Now()
+	c := startCLI(t, p.addr, dir, false, "put huge\nupper still serving\n")
+	code := c.wait(t)
+	total := time.Since(start)
+	afterConnect := total
+	if at := p.connectedAt(); !at.IsZero() {
+		afterConnect = time.Since(at)
+	}
+	t.Logf("refused 10 GiB put: %v after connecting (%v for the whole client run, both commands); %d bytes went to the server",
+		afterConnect.Round(time.Millisecond), total.Round(time.Millisecond), p.up.Load())
+	stderr := c.stderr.String()
+	if code != 1 || !strings.Contains(stderr, "too_large") || !strings.Contains(stderr, "over the upload limit") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if c.stdout.String() != "STILL SERVING\n" {
+		t.Fatalf("the next command printed %q", c.stdout.String())
+	}
+	if afterConnect > 5*time.Second {
+		t.Errorf("the refusal took %v", afterConnect)
+	}
+	if up := p.up.Load(); up > 1<<20 {
+		t.Errorf("%d bytes went to the server for a refused upload", up)
+	}
+	if n := p.accepted.Load(); n != 1 {
+		t.Errorf("%d connections: the refusal cost the connection", n)
+	}
+	if files := listFiles(t, s.root); len(files) != 0 {
+		t.Errorf("left on the server: %v", files)
+	}
+}
+
+// One byte flipped in flight inside an upload's Data frame: the server
+// refuses the upload with status checksum and keeps nothing, and the client
+// says so and fails.
+func TestCorruptedUploadIsRefused(t *testing.T) {
+	s := startServer(t, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), randomBytes(t, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, s.addr, true, false)
+	r := runCLI(t, p.addr, dir, "", "put", "f")
+	if p.flipped.Load() != 1 {
+		t.Fatalf("the proxy flipped %d bytes, want 1 (client: %+v)", p.flipped.Load(), r)
+	}
+	t.Logf("client: %s", strings.TrimSpace(r.stderr))
+	if r.code != 1 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("corrupted upload: %+v", r)
+	}
+	waitFor(t, "the server to drop the corrupted upload", func() bool { return len(listFiles(t, s.root)) == 0 && s.stagedBytes() < 0 })
+	// Through a clean path the same file goes.
+	if r := s.clientIn(dir, "", "put", "f"); r.code != 0 {
+		t.Fatalf("clean put after: %+v", r)
+	}
+}
+
+// One byte flipped in flight inside a download's Data frame: the client
+// fails with an integrity error and leaves no local file, not even its
+// temporary one.
+func TestCorruptedDownloadIsRefused(t *testing.T) {
+	s := startServer(t, nil)
+	if err := os.MkdirAll(s.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(t, 8<<20)
+	if err := os.WriteFile(filepath.Join(s.root, "f"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, s.addr, false, true)
+	dir := t.TempDir()
+	r := runCLI(t, p.addr, dir, "", "get", "f")
+	if p.flipped.Load() != 1 {
+		t.Fatalf("the proxy flipped %d bytes, want 1 (client: %+v)", p.flipped.Load(), r)
+	}
+	t.Logf("client: %s", strings.TrimSpace(r.stderr))
+	if r.code != 1 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("corrupted download: %+v", r)
+	}
+	if files := listFiles(t, dir); len(files) != 0 {
+		t.Fatalf("the failed download left %v", files)
+	}
+	// The same request through a clean path is whole.
+	if r := s.clientIn(dir, "", "get", "f"); r.code != 0 {
+		t.Fatalf("clean get after: %+v", r)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "f")); !bytes.Equal(got, data) {
+		t.Fatal("the clean get is not byte-exact")
+	}
+}
