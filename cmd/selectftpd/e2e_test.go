@@ -158,6 +158,8 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 		{"put without args", []string{"put"}, "usage"},
 		{"put stdin without name", []string{"put", "-"}, "REMOTE"},
 		{"get a folder", []string{"get", "sub", "out"}, "directory"},
+		{"put into a missing folder", []string{"put", "f", "nofolder/x"}, "no folder nofolder"},
+		{"unknown checksum", []string{"--checksum", "md5", "get", "f"}, "choose one of xxh128, sha256, blake3"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
