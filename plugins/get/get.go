@@ -86,6 +86,9 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 			known = sdk.Digest{Algorithm: alg.String(), Sum: sum}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err // the client is gone: do not start sending
+	}
 	if err := sdk.SendFile(req, w, f, 0, size, known); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
