@@ -41,13 +41,19 @@
 // Bodies are io.Reader and io.Writer, so the transport stays the SDK's
 // business. Two idioms move files without the plugin touching their bytes:
 //
-//   - Downloads: io.Copy(w, f) (or io.CopyN) of an *os.File into the
-//     ResponseWriter hands f's descriptor to the host, which sends it with
-//     sendfile(2).
+//   - Downloads: SendFile(req, w, f, off, n, known) (or io.Copy(w, f) of an
+//     *os.File) hands f's descriptor to the host, which sends it with
+//     sendfile(2) and hashes it beside, in the request's algorithm, for the
+//     status; a digest the command already knows (known) spares that read.
 //   - Uploads: SaveBody(req, f, limit) hands f to the host, which writes the
-//     body into it and returns its size and SHA-256. Call SaveBody rather
-//     than copying req.Body yourself: it is the one call that is fast on
-//     every path and always returns the digest.
+//     body into it, verifies it against the digest the client sent after the
+//     bytes, and returns its size and Digest in the request's algorithm.
+//     Call SaveBody rather than copying req.Body yourself: it is the one
+//     call that is fast on every path and always returns the digest.
+//
+// A body's length may be unknown (Request.BodySize -1: a stream); a
+// command that limits sizes refuses a declared size before reading, and a
+// stream once it grows past the limit.
 //
 // Errors returned by Run reach the client as a status code and message: use
 // Errorf with a Code, or return errors from the os package, which CodeOf maps
