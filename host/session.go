@@ -198,8 +198,9 @@ func (ss *session) apply(e sessEvent) {
 var continueFrame = protocol.AppendHeader(nil, protocol.TypeContinue, 0)
 
 // takeBody passes a Data payload to the running command, unless the body
-// outgrows the size its request declared: the command then reads an error
-// after the bytes that fit, and the rest is dropped.
+// outgrows the size its request declared: the frame that crosses it is
+// dropped whole, the command reads an error after the bytes before it,
+// and the rest of the body is discarded.
 func (ss *session) takeBody(p []byte) {
 	b := ss.body
 	b.received += int64(len(p))
