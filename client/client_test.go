@@ -3,8 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -81,11 +79,6 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // dirEntries lists a folder, to prove a failed download left nothing.
 func dirEntries(t *testing.T, dir string) []string {
 	t.Helper()
@@ -141,7 +134,7 @@ func TestHelloFailures(t *testing.T) {
 				writeFrame(t, nc, protocol.TypeStatus, protocol.Status{Code: "unsupported_version", Message: "speaks 7"})
 			},
 			wantCode: "unsupported_version",
-			wantMsg:  "does not speak protocol version 1",
+			wantMsg:  fmt.Sprint("does not speak protocol version ", protocol.Version),
 		},
 		{
 			name: "busy",
@@ -168,9 +161,9 @@ func TestHelloFailures(t *testing.T) {
 			name: "other version chosen",
 			serve: func(t *testing.T, nc net.Conn) {
 				readHello(nc)
-				writeFrame(t, nc, protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: 2})
+				writeFrame(t, nc, protocol.TypeHello, protocol.Hello{Protocol: protocol.ProtocolName, Version: protocol.Version + 1})
 			},
-			wantMsg: "server chose protocol version 2",
+			wantMsg: fmt.Sprint("server chose protocol version ", protocol.Version+1),
 		},
 		{
 			name: "other protocol",
@@ -304,7 +297,7 @@ func TestPutReaderSmallChunks(t *testing.T) {
 	s := newServer(t)
 	c := dial(t, s, client.WithChunkSize(1000))
 	data := randomBytes(12345)
-	if err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), strings.ToUpper(sha(data)), "x", nil); err != nil {
+	if err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), "x", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.ReadFile("x"); !bytes.Equal(got, data) {
@@ -316,13 +309,10 @@ func TestPutBadArguments(t *testing.T) {
 	s := newServer(t)
 	c := dial(t, s)
 	ctx := testCtx(t)
-	if err := c.Put(ctx, strings.NewReader(""), 0, "abc", "x", nil); err == nil || !strings.Contains(err.Error(), "invalid SHA-256") {
-		t.Errorf("bad sha: %v", err)
-	}
 	// A reader shorter than declared is a local error, and the
 	// connection survives it.
 	data := []byte("hello")
-	err := c.Put(ctx, bytes.NewReader(data), 10, sha(data), "x", nil)
+	err := c.Put(ctx, bytes.NewReader(data), 10, "x", nil)
 	if err == nil || !strings.Contains(err.Error(), "5 bytes short") {
 		t.Errorf("short reader: %v", err)
 	}
@@ -337,18 +327,31 @@ func TestPutBadArguments(t *testing.T) {
 	}
 }
 
+// An upload whose bytes do not match the digest sent after them (one byte
+// flipped on the way) is refused with the checksum code and not kept.
 func TestPutChecksumRefused(t *testing.T) {
 	s := newServer(t)
-	c := dial(t, s)
-	data := []byte("some bytes")
-	err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), sha([]byte("other")), "x", nil)
+	var flipped atomic.Bool
+	c := dial(t, s, withFlip([]byte("MARK"), true, &flipped))
+	data := []byte("some bytes, MARKED to be corrupted on the way")
+	err := c.Put(testCtx(t), bytes.NewReader(data), int64(len(data)), "x", nil)
+	if !flipped.Load() {
+		t.Fatal("the test's proxy found nothing to corrupt")
+	}
 	if client.Code(err) != "checksum" || !errors.Is(err, client.ErrChecksum) {
 		t.Fatalf("err = %v, want code checksum", err)
+	}
+	if _, err := s.ReadFile("x"); err == nil {
+		t.Error("the server kept a corrupted upload")
+	}
+	if out, err := c.Command(testCtx(t), "upper", []string{"next"}); err != nil || out != "NEXT\n" {
+		t.Errorf("next request: %q %v", out, err)
 	}
 }
 
 // fakeGet is a get command that answers with meta and data as given,
-// whatever they say, as a buggy or hostile server would.
+// whatever they say, as a buggy command would (the host still hashes what
+// it sends).
 func fakeGet(meta map[string]any, data []byte) sdk.Command {
 	return command("get", func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 		for k, v := range meta {
@@ -361,27 +364,65 @@ func fakeGet(meta map[string]any, data []byte) sdk.Command {
 	})
 }
 
+// badGet is a fake server answering its first request (a get) with meta,
+// data and an ok Status of the given size and digest, whatever the bytes
+// were, as a broken server or the wire would; later requests are answered
+// properly.
+func badGet(t *testing.T, meta map[string]any, data []byte, size *int64, digest string) string {
+	return fakeServer(t, func(fc *fakeConn) {
+		if _, err := fc.request(); err != nil {
+			return
+		}
+		if _, _, err := fc.body(); err != nil {
+			return
+		}
+		if meta != nil {
+			fc.meta(meta)
+		}
+		fc.data(data)
+		fc.send(protocol.TypeStatus, protocol.Status{Code: protocol.CodeOK, Size: size, Digest: digest})
+		fc.serveRest()
+	})
+}
+
+func ptr(n int) *int64 { v := int64(n); return &v }
+
 func TestGetVerification(t *testing.T) {
 	data := randomBytes(200_000)
+	flipped := bytes.Clone(data)
+	flipped[100_000] ^= 1
+	sum := digestOf(t, "", data)
 	tests := []struct {
 		name string
-		get  sdk.Command
+		addr func(t *testing.T) string
 		want string
 	}{
-		{"wrong sha256", fakeGet(map[string]any{"size": len(data), "sha256": sha([]byte("x"))}, data), "SHA-256"},
-		{"fewer bytes than declared", fakeGet(map[string]any{"size": len(data) + 1, "sha256": sha(data)}, data), "received 200000 bytes, the server declared 200001"},
-		{"more bytes than declared", fakeGet(map[string]any{"size": 10, "sha256": sha(data[:10])}, data), "more than the 10 bytes"},
-		{"no meta", fakeGet(nil, data), "before its size and SHA-256"},
-		{"meta without sha256", fakeGet(map[string]any{"size": len(data)}, data), "no valid sha256"},
+		{"wrong digest", func(t *testing.T) string {
+			return badGet(t, map[string]any{"size": len(data)}, data, ptr(len(data)), digestOf(t, "", []byte("x")))
+		}, "xxh128 digest"},
+		{"one byte flipped", func(t *testing.T) string {
+			return badGet(t, map[string]any{"size": len(data)}, flipped, ptr(len(data)), sum)
+		}, "xxh128 digest"},
+		{"fewer bytes than the status says", func(t *testing.T) string {
+			return badGet(t, nil, data, ptr(len(data)+1), sum)
+		}, "received 200000 bytes, the server sent 200001"},
+		{"status without digest", func(t *testing.T) string {
+			return badGet(t, nil, data, ptr(len(data)), "")
+		}, "no size and digest"},
+		{"status without size", func(t *testing.T) string {
+			return badGet(t, nil, data, nil, sum)
+		}, "no size and digest"},
+		{"more bytes than the meta declared", func(t *testing.T) string {
+			return newServer(t, fakeGet(map[string]any{"size": 10}, data)).Addr
+		}, "more than the 10 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t, tt.get)
-			c := dial(t, s)
+			c := dialAddr(t, tt.addr(t))
 			dir := t.TempDir()
 			err := c.GetFile(testCtx(t), "f", filepath.Join(dir, "f"), nil)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, client.ErrChecksum) {
+				t.Fatalf("err = %v, want ErrChecksum mentioning %q", err, tt.want)
 			}
 			if names := dirEntries(t, dir); len(names) != 0 {
 				t.Errorf("failed get left %v", names)
@@ -394,9 +435,19 @@ func TestGetVerification(t *testing.T) {
 	}
 }
 
+// A response without meta needs none: the Status alone verifies it.
+func TestGetWithoutMeta(t *testing.T) {
+	data := randomBytes(1000)
+	c := dialAddr(t, badGet(t, nil, data, ptr(len(data)), digestOf(t, "", data)))
+	var buf bytes.Buffer
+	if err := c.Get(testCtx(t), "f", &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("Get: %v (%d bytes)", err, buf.Len())
+	}
+}
+
 func TestGetChecksumErrorIs(t *testing.T) {
-	s := newServer(t, fakeGet(map[string]any{"size": 3, "sha256": sha([]byte("abd"))}, []byte("abc")))
-	err := dial(t, s).Get(testCtx(t), "f", io.Discard, nil)
+	addr := badGet(t, nil, []byte("abc"), ptr(3), digestOf(t, "", []byte("abd")))
+	err := dialAddr(t, addr).Get(testCtx(t), "f", io.Discard, nil)
 	if !errors.Is(err, client.ErrChecksum) || client.Code(err) != protocol.CodeChecksum {
 		t.Fatalf("err = %v, want ErrChecksum", err)
 	}
@@ -436,7 +487,7 @@ func TestServerClosesMidBody(t *testing.T) {
 		if _, _, err := fc.ReadRequest(); err != nil {
 			return
 		}
-		fc.Meta(map[string]any{"size": len(data), "sha256": sha(data)})
+		fc.Meta(map[string]any{"size": len(data)})
 		fc.Data(data[:len(data)/2])
 		// and hang up: the connection closes when this returns
 	})
@@ -486,14 +537,16 @@ func (e *endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// A body sent without the expect step (Do) stops once the server has
+// answered; Put's expect step, which sends none of it, is in
+// TestEarlyRefusal.
 func TestEarlyAnswerStopsBody(t *testing.T) {
 	s := newServer(t, command("put", func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 		return sdk.Errorf(sdk.CodeTooLarge, "over the quota") // without reading the body
 	}))
 	c := dial(t, s)
 	body := &endless{}
-	const declared = 1 << 40
-	err := c.Put(testCtx(t), body, declared, sha(nil), "big", nil)
+	_, err := c.Do(testCtx(t), protocol.Request{Verb: "put", Params: map[string]any{"path": "big"}}, body, nil)
 	if client.Code(err) != "too_large" || !errors.Is(err, client.ErrTooLarge) {
 		t.Fatalf("err = %v, want too_large", err)
 	}
@@ -537,7 +590,6 @@ func TestContextCancelDuringGetFile(t *testing.T) {
 	data := randomBytes(100_000)
 	s := newServer(t, command("get", func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 		w.SetMeta("size", 2*len(data))
-		w.SetMeta("sha256", sha(nil))
 		if _, err := w.Write(data); err != nil {
 			return err
 		}
@@ -569,18 +621,20 @@ func TestContextCancelDuringGetFile(t *testing.T) {
 func TestIdleConnectionKicked(t *testing.T) {
 	kicked := make(chan struct{})
 	var requests atomic.Int32
-	addr := hosttest.NewFaultServer(t, func(fc *hosttest.FaultConn) {
-		if fc.Hello() != nil {
+	addr := fakeServer(t, func(fc *fakeConn) {
+		q, err := fc.request()
+		if err != nil {
 			return
 		}
-		if _, _, err := fc.ReadRequest(); err != nil {
+		if _, _, err := fc.body(); err != nil {
 			return
 		}
 		requests.Add(1)
-		fc.Data([]byte("helps\tthe only verb\n"))
-		fc.Status(protocol.CodeOK, "")
-		fc.Status(protocol.CodeTimeout, "idle for 5m0s")
-		fc.Close()
+		out := []byte("helps\tthe only verb\n")
+		fc.data(out)
+		fc.ok(q, out)
+		fc.send(protocol.TypeStatus, protocol.Status{Code: protocol.CodeTimeout, Message: "idle for 5m0s"})
+		fc.nc.Close()
 		close(kicked)
 	})
 	c := dialAddr(t, addr)
@@ -665,7 +719,7 @@ func TestConcurrentCallsAreSerialized(t *testing.T) {
 		wg.Go(func() {
 			data := randomBytes(50_000 + i)
 			name := fmt.Sprint("f", i)
-			if err := c.Put(ctx, bytes.NewReader(data), int64(len(data)), sha(data), name, nil); err != nil {
+			if err := c.Put(ctx, bytes.NewReader(data), int64(len(data)), name, nil); err != nil {
 				t.Errorf("Put %d: %v", i, err)
 				return
 			}
@@ -694,10 +748,10 @@ func TestOneFrameBodies(t *testing.T) {
 	if got, _ := s.ReadFile("big"); !bytes.Equal(got, data) || last.Load() != int64(len(data)) {
 		t.Fatalf("stored %d bytes, progress %d, want %d", len(got), last.Load(), len(data))
 	}
-	if err := c.Put(ctx, bytes.NewReader(data[:10]), 10, sha(data[:10]), "small", nil); err != nil {
+	if err := c.Put(ctx, bytes.NewReader(data[:10]), 10, "small", nil); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Put(ctx, bytes.NewReader(data[:5]), 10, sha(data[:10]), "short", nil)
+	err := c.Put(ctx, bytes.NewReader(data[:5]), 10, "short", nil)
 	if err == nil || !strings.Contains(err.Error(), "short of the declared size") {
 		t.Fatalf("short body: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
@@ -201,7 +202,7 @@ func (c *Conn) send(q []byte, body io.Reader, x *exchange, h hooks) (res sendRes
 		if h.file != nil {
 			trailer, res = c.sendFile(h.file, h.size, x, h.sent)
 		} else {
-			trailer, res = c.sendChunks(body, x, h.sent)
+			trailer, res = c.sendChunks(body, h.size < 0, x, h.sent)
 		}
 		if res.netErr != nil {
 			return res // the frame stream is broken
@@ -225,27 +226,42 @@ func (c *Conn) send(q []byte, body io.Reader, x *exchange, h hooks) (res sendRes
 const errAnswered = "the server answered before the body ended"
 
 // sendChunks sends body as Data frames of the chunk size, hashing each
-// beside writing it, and returns the trailer that ends it.
-func (c *Conn) sendChunks(body io.Reader, x *exchange, sent func(int64)) (protocol.Trailer, sendResult) {
+// beside writing it, and returns the trailer that ends it. A stream (a
+// body of unknown length: a pipe, stdin) goes as it arrives: each read
+// becomes a frame, flushed at once, since waiting to fill a chunk, or
+// leaving the frame's tail in the write buffer, would hold bytes back
+// for as long as the source pauses.
+func (c *Conn) sendChunks(body io.Reader, stream bool, x *exchange, sent func(int64)) (protocol.Trailer, sendResult) {
 	if c.wbuf == nil {
 		c.wbuf = make([]byte, protocol.HeaderLen+c.cfg.chunk)
 	}
 	hash := checksum.NewPipe(x.alg.New())
 	defer hash.Close()
-	write := func(b []byte) error { _, err := c.bw.Write(b); return err }
 	var total int64
 	for {
 		if closed(x.answered) {
 			return protocol.Trailer{Abort: errAnswered}, sendResult{}
 		}
-		n, err := io.ReadFull(body, c.wbuf[protocol.HeaderLen:])
+		var n int
+		var err error
+		if stream {
+			n, err = readSome(body, c.wbuf[protocol.HeaderLen:])
+		} else {
+			n, err = readFull(body, c.wbuf[protocol.HeaderLen:])
+		}
 		if n > 0 {
-			protocol.AppendHeader(c.wbuf[:0], protocol.TypeData, uint32(n))
-			if err := write(c.wbuf[:protocol.HeaderLen]); err != nil {
+			// Header and payload in one write: one system call per
+			// frame when it is flushed.
+			frame := c.wbuf[:protocol.HeaderLen+n]
+			protocol.AppendHeader(frame[:0], protocol.TypeData, uint32(n))
+			write := func([]byte) error { _, err := c.bw.Write(frame); return err }
+			if err := hash.Tee(frame[protocol.HeaderLen:], write); err != nil {
 				return protocol.Trailer{}, sendResult{netErr: err}
 			}
-			if err := hash.Tee(c.wbuf[protocol.HeaderLen:protocol.HeaderLen+n], write); err != nil {
-				return protocol.Trailer{}, sendResult{netErr: err}
+			if stream {
+				if err := c.bw.Flush(); err != nil {
+					return protocol.Trailer{}, sendResult{netErr: err}
+				}
 			}
 			total += int64(n)
 			if sent != nil {
@@ -253,7 +269,7 @@ func (c *Conn) sendChunks(body io.Reader, x *exchange, sent func(int64)) (protoc
 			}
 		}
 		switch {
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.Is(err, io.EOF): // only the body's own end: see readFull
 			return protocol.Trailer{Digest: x.alg.Encode(hash.Sum())}, sendResult{}
 		case err != nil:
 			return protocol.Trailer{Abort: "reading the upload failed: " + err.Error()}, sendResult{localErr: err}
@@ -261,11 +277,36 @@ func (c *Conn) sendChunks(body io.Reader, x *exchange, sent func(int64)) (protoc
 	}
 }
 
+// readFull fills p from r, as io.ReadFull does, but returns io.EOF when r
+// ends early: io.ReadFull's io.ErrUnexpectedEOF could not be told from the
+// same error returned by r itself (a truncated gzip stream), which must
+// abort the body, not end it with a digest the server would accept.
+func readFull(r io.Reader, p []byte) (n int, err error) {
+	for n < len(p) && err == nil {
+		var k int
+		k, err = r.Read(p[n:])
+		n += k
+	}
+	return n, err
+}
+
+// readSome reads at least one byte into p, or fails: a reader may return
+// nothing without an error now and then.
+func readSome(r io.Reader, p []byte) (int, error) {
+	for range 100 {
+		if n, err := r.Read(p); n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
+}
+
 // sendFile sends size bytes of f from its offset as Data frames copied
 // straight into the connection (sendfile for a *net.TCPConn), while another
 // goroutine hashes the same range from the page cache. It can stop only
 // between frames, and a file shorter than size leaves a frame unfinished:
-// the connection is then broken.
+// the connection is then broken. When it stops early the hashing stops
+// too, rather than reading the rest of the file first.
 func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (protocol.Trailer, sendResult) {
 	if err := c.bw.Flush(); err != nil {
 		return protocol.Trailer{}, sendResult{netErr: err}
@@ -275,19 +316,20 @@ func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (
 		return protocol.Trailer{Abort: err.Error()}, sendResult{localErr: err}
 	}
 	h := x.alg.New()
-	hashed := make(chan error, 1)
-	go func() { hashed <- checksum.HashRange(h, f, off, size) }()
+	hashed, stop := make(chan error, 1), make(chan struct{})
+	go func() { hashed <- hashRange(h, f, off, size, stop) }()
+	stopHash := func() { close(stop); <-hashed }
 	var total int64
 	frame := int64(min(c.cfg.fileFrame, protocol.MaxData))
 	for total < size {
 		if closed(x.answered) {
-			<-hashed
+			stopHash()
 			return protocol.Trailer{Abort: errAnswered}, sendResult{}
 		}
 		n := min(size-total, frame)
 		c.bw.Write(protocol.AppendHeader(nil, protocol.TypeData, uint32(n)))
 		if err := c.bw.Flush(); err != nil {
-			<-hashed
+			stopHash()
 			return protocol.Trailer{}, sendResult{netErr: err}
 		}
 		k, err := io.CopyN(c.nc, f, n)
@@ -298,7 +340,7 @@ func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (
 		if errors.Is(err, io.EOF) {
 			// Mid-frame: nothing can follow that the server would
 			// understand, so the connection ends here.
-			<-hashed
+			stopHash()
 			err = fmt.Errorf("local data ended %d bytes short of the declared size", size-total)
 			c.fail(err)
 			return protocol.Trailer{}, sendResult{localErr: err, netErr: err}
@@ -306,7 +348,7 @@ func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (
 		if err != nil {
 			// Writing the socket or reading the file failed (sendfile
 			// reports both as one error); either way the frame is cut.
-			<-hashed
+			stopHash()
 			return protocol.Trailer{}, sendResult{netErr: err}
 		}
 	}
@@ -314,6 +356,25 @@ func (c *Conn) sendFile(f *os.File, size int64, x *exchange, sent func(int64)) (
 		return protocol.Trailer{Abort: "reading the upload failed: " + err.Error()}, sendResult{localErr: err}
 	}
 	return protocol.Trailer{Digest: x.alg.Encode(h.Sum(nil))}, sendResult{}
+}
+
+// hashPiece is what hashRange hashes between looks at its stop channel:
+// a few milliseconds of work.
+const hashPiece = 16 << 20
+
+// hashRange is checksum.HashRange in pieces, giving up once stop closes.
+func hashRange(h hash.Hash, f *os.File, off, n int64, stop chan struct{}) error {
+	for n > 0 {
+		if closed(stop) {
+			return errors.New("stopped")
+		}
+		k := min(n, hashPiece)
+		if err := checksum.HashRange(h, f, off, k); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return nil
 }
 
 type receiveResult struct {

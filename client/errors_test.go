@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/selectftp/selectftp/client"
@@ -48,14 +49,15 @@ func TestSentinelsMatchTheirCode(t *testing.T) {
 // The codes a real server sends come out as their sentinels.
 func TestRealServerErrors(t *testing.T) {
 	s := newServer(t)
-	c := dial(t, s)
+	var flipped atomic.Bool
+	c := dial(t, s, withFlip([]byte("FLIP"), true, &flipped))
 	ctx := testCtx(t)
 	if err := c.Get(ctx, "../outside", &bytes.Buffer{}, nil); client.Code(err) == "" {
 		t.Errorf("get ../outside: %v, want a status", err)
 	}
-	data := []byte("x")
-	if err := c.Put(ctx, bytes.NewReader(data), 1, sha([]byte("y")), "f", nil); !errors.Is(err, client.ErrChecksum) {
-		t.Errorf("put with a wrong sum: %v", err)
+	data := []byte("FLIP")
+	if err := c.Put(ctx, bytes.NewReader(data), int64(len(data)), "f", nil); !errors.Is(err, client.ErrChecksum) || !flipped.Load() {
+		t.Errorf("put corrupted on the way: %v", err)
 	}
 	if _, err := c.Helps(ctx, "nosuch"); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("helps nosuch: %v", err)

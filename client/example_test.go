@@ -3,8 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
@@ -71,8 +69,9 @@ func ExampleDial() {
 	// HELLO
 }
 
-// Put uploads a stream of known size and SHA-256; Get downloads into any
-// writer and verifies both. Progress callbacks see every piece.
+// Put uploads a stream of known size (or -1 for a pipe) and sends its digest
+// after the bytes; Get downloads into any writer and checks the digest the
+// server sends after them. Progress callbacks see every piece.
 func ExampleConn_Put() {
 	addr, stop := exampleServer()
 	defer stop()
@@ -84,8 +83,7 @@ func ExampleConn_Put() {
 	defer c.Close()
 
 	data := []byte("a small report\n")
-	sum := sha256.Sum256(data)
-	err = c.Put(ctx, bytes.NewReader(data), int64(len(data)), hex.EncodeToString(sum[:]), "report.txt",
+	err = c.Put(ctx, bytes.NewReader(data), int64(len(data)), "report.txt",
 		func(done, total int64) {
 			if done == total {
 				fmt.Printf("sent %d of %d bytes\n", done, total)
