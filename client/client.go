@@ -303,8 +303,8 @@ func (c *Conn) algorithm(name string) (checksum.Algorithm, error) {
 		return a, err
 	}
 	if len(c.server.Checksums) > 0 && !slices.Contains(c.server.Checksums, name) {
-		return a, fmt.Errorf("the server does not accept checksum %s; it takes %s: %w",
-			name, strings.Join(c.server.Checksums, ", "), ErrChecksum)
+		return a, fmt.Errorf("the server does not accept checksum %s; it takes %s",
+			name, strings.Join(c.server.Checksums, ", "))
 	}
 	return a, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/selectftp/selectftp/internal/checksum"
@@ -55,7 +56,9 @@ const fileFrame = 16 << 20
 // The body is sent in Data frames while the response is read, because a
 // command may answer before it has read the whole body; when it does, the
 // rest of the body is not sent. Do returns only after it has stopped
-// reading body.
+// reading body, except when ctx ends while a Read of body blocks: Do then
+// returns at once, the connection is closed, and that Read may still
+// return later (do not reuse body).
 //
 // A Status other than ok yields an error wrapping *protocol.StatusError; a
 // failure to read body or to write out is returned as is, and the
@@ -65,7 +68,13 @@ func (c *Conn) Do(ctx context.Context, req protocol.Request, body io.Reader, out
 	return c.do(ctx, req, body, out, hooks{size: -1})
 }
 
-func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer, h hooks) (map[string]any, error) {
+func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out io.Writer, h hooks) (meta map[string]any, err error) {
+	defer func() {
+		// "get a/b.txt: ..." says which transfer failed, in a batch.
+		if p, ok := req.Params["path"].(string); ok && err != nil && p != "" {
+			err = &pathError{path: p, err: err}
+		}
+	}()
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -112,7 +121,14 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 		c.fail(res.netErr)
 	}
 	close(x.answered)
-	sr := <-sendc
+	var sr sendResult
+	select {
+	case sr = <-sendc:
+	case <-ctx.Done():
+		// The sender may be blocked in the body's Read (a pipe that stays
+		// silent): the connection is closed already (see stop), so its
+		// next write fails, but Do does not wait for a Read to return.
+	}
 	if !stop() {
 		c.fail(context.Cause(ctx))
 		return res.meta, fmt.Errorf("%s: %w", req.Verb, context.Cause(ctx))
@@ -524,3 +540,21 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// pathError names the remote path a request was about in its message,
+// keeping the error it wraps for errors.Is and errors.As.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	msg := e.err.Error()
+	verb, rest, ok := strings.Cut(msg, ": ")
+	if !ok || strings.Contains(verb, " ") {
+		return msg
+	}
+	return verb + " " + e.path + ": " + rest
+}
+
+func (e *pathError) Unwrap() error { return e.err }

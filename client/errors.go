@@ -30,9 +30,9 @@ var (
 	ErrShuttingDown       error = &protocol.StatusError{Code: protocol.CodeShuttingDown}
 )
 
-// ErrChecksum is a mismatch of size or SHA-256: the server refused an
+// ErrChecksum is a mismatch of size or digest: the server refused an
 // upload with the checksum code, or a download's bytes do not match what
-// the server declared (then found by this client; nothing is kept, see
+// the server sent after them (then found by this client; nothing is kept, see
 // GetFile). Both match errors.Is(err, ErrChecksum) and Code gives
 // protocol.CodeChecksum.
 var ErrChecksum error = &protocol.StatusError{Code: protocol.CodeChecksum, Message: "mismatch"}

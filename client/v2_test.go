@@ -533,3 +533,38 @@ func TestCorruptionInFlight(t *testing.T) {
 		}
 	})
 }
+
+// A body whose Read blocks (a pipe nobody writes) must not hold Put once
+// its context ends: Put returns, and the connection is closed.
+func TestCancelWhileBodyBlocks(t *testing.T) {
+	s := newServer(t, put.New())
+	c := dial(t, s)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() { done <- c.Put(ctx, pr, -1, "stuck", nil) }()
+	time.Sleep(100 * time.Millisecond) // the upload is under way, its Read blocked
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Put returned %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Put did not return after its context ended while the body's Read blocked")
+	}
+	if c.Err() == nil {
+		t.Fatal("the connection is still marked usable")
+	}
+}
+
+// Errors name the remote path they were about.
+func TestErrorsNameThePath(t *testing.T) {
+	s := newServer(t, get.New())
+	c := dial(t, s)
+	err := c.GetFile(testCtx(t), "no/such.txt", filepath.Join(t.TempDir(), "x"), nil)
+	if !errors.Is(err, client.ErrNotFound) || !strings.HasPrefix(err.Error(), "get no/such.txt: ") {
+		t.Fatalf("GetFile of a missing file: %v", err)
+	}
+}
