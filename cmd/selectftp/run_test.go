@@ -197,7 +197,7 @@ func TestRunOneShot(t *testing.T) {
 		{"unknown verb", []string{"--addr", strict.Addr, "nope"}, "", 1, "", "selectftp: nope: unknown_verb: "},
 		{"helps verb", []string{"--addr", a, "?", "get"}, "", 0, getUsage, ""},
 		{"get to stdout", []string{"--addr", a, "get", "dir/remote.bin", "-"}, "", 0, "remote bytes", ""},
-		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", 1, "", "selectftp: get: not_found: "},
+		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", 1, "", "selectftp: get nothere: not_found: "},
 		{"put stdin", []string{"--addr", a, "put", "-", "from-stdin"}, "piped data", 0, "", ""},
 		{"put stdin needs remote", []string{"--addr", a, "put", "-"}, "", 2, "", "selectftp: put -: give the REMOTE name to store stdin as\n"},
 		{"put usage", []string{"--addr", a, "put"}, "", 2, "", "selectftp: usage: put LOCAL [REMOTE]\n"},
