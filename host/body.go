@@ -29,6 +29,7 @@ type bodyBuf struct {
 	err      error // the body failed (the connection went away)
 	done     bool  // the request finished: later bytes are discarded
 	wantRoom bool  // the loop paused and waits for room
+	filling  bool  // the loop reads into the space free gave: the write position must hold
 	onRoom   func()
 
 	// The loop's own, without the lock: the size the request declared
@@ -73,6 +74,36 @@ func (b *bodyBuf) write(p []byte) {
 		b.n += c
 		p = p[c:]
 	}
+	b.cond.Broadcast()
+}
+
+// free returns the contiguous free space where the next bytes go, at most
+// max, for the loop to read into directly (see commit); nil when there is
+// none or the buffer discards. The reader never touches that space.
+func (b *bodyBuf) free(max int) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done || b.err != nil || b.n == b.size {
+		return nil
+	}
+	if b.ring == nil {
+		b.ring = make([]byte, b.size)
+	}
+	w := (b.r + b.n) % b.size
+	b.filling = true
+	return b.ring[w : w+min(b.size-w, b.size-b.n, max)]
+}
+
+// commit makes n bytes the loop read into free's space readable (n = 0:
+// the read brought nothing).
+func (b *bodyBuf) commit(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.filling = false
+	if b.done || b.err != nil || n <= 0 {
+		return
+	}
+	b.n += n
 	b.cond.Broadcast()
 }
 
@@ -153,8 +184,8 @@ func (b *bodyBuf) release(c int) error {
 	}
 	b.r = (b.r + c) % b.size
 	b.n -= c
-	if b.n == 0 {
-		b.r = 0
+	if b.n == 0 && !b.filling {
+		b.r = 0 // the next bytes start at the front, in one piece
 	}
 	resume := b.wantRoom && b.size-b.n >= b.size/2
 	if resume {

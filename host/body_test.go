@@ -153,3 +153,34 @@ func TestRequestBodyToFile(t *testing.T) {
 		buf.finish() // let the writer goroutine drain, if the limit stopped us
 	}
 }
+
+// TestBodyBufDirectFill: the loop reads straight into the space free gives
+// while the command drains the buffer; the bytes come out in order even
+// when the command empties the buffer meanwhile (the read position must not
+// jump back to the front under a read in progress).
+func TestBodyBufDirectFill(t *testing.T) {
+	b := newBodyBuf(8, func() {})
+	b.write([]byte("abc"))
+	p := b.free(8)
+	if len(p) != 5 {
+		t.Fatalf("free = %d bytes, want 5", len(p))
+	}
+	got := make([]byte, 8)
+	if n, err := readBuf(b, got); err != nil || string(got[:n]) != "abc" {
+		t.Fatalf("read %q, %v", got[:n], err)
+	}
+	copy(p, "de") // the read, finishing after the command emptied the buffer
+	b.commit(2)
+	if n, err := readBuf(b, got); err != nil || string(got[:n]) != "de" {
+		t.Fatalf("after a direct fill: read %q, %v; want \"de\"", got[:n], err)
+	}
+	// Full, or discarding: nothing to read into.
+	b.write([]byte("12345678"))
+	if p := b.free(8); p != nil {
+		t.Fatalf("a full buffer offers %d bytes", len(p))
+	}
+	b.finish()
+	if p := b.free(8); p != nil {
+		t.Fatal("a finished buffer offers space")
+	}
+}

@@ -50,6 +50,24 @@ func (h *handler) OnData(c netpoll.Conn, in []byte) int {
 	return ss.onData(in)
 }
 
+// Sink offers an upload's body buffer to the next read while a request
+// body's Data frame is being received: the bytes then land where the
+// command reads them, without the copy out of the loop's buffer.
+func (h *handler) Sink(c netpoll.Conn) []byte {
+	ss, _ := c.Context().(*session)
+	if ss == nil {
+		return nil
+	}
+	return ss.sink()
+}
+
+// Filled takes the n bytes a read put into Sink's buffer.
+func (h *handler) Filled(c netpoll.Conn, n int) {
+	if ss, _ := c.Context().(*session); ss != nil {
+		ss.filled(n)
+	}
+}
+
 func (h *handler) OnClose(c netpoll.Conn, err error) {
 	ss, _ := c.Context().(*session)
 	if ss == nil {
@@ -192,6 +210,45 @@ func (ss *session) apply(e sessEvent) {
 		}
 		ss.body = nil
 	}
+}
+
+// sinkMin is the smallest read worth doing straight into a body buffer:
+// below it the loop's own buffer, which may also take the next frames'
+// headers in the same read, is as good.
+const sinkMin = 16 << 10
+
+// sink is where the next read of a body's Data payload may go directly:
+// the body buffer's free space, no more than the frame still holds (nor
+// past a declared size, whose overflow takes the ordinary path).
+func (ss *session) sink() []byte {
+	left := ss.parser.DataLeft()
+	if ss.st.phase != phaseBody || left < sinkMin || ss.body == nil {
+		return nil
+	}
+	b := ss.body
+	if b.declared >= 0 {
+		left = min(left, b.declared-b.received)
+	}
+	if left < sinkMin {
+		return nil
+	}
+	return b.free(int(min(left, int64(bodyBufferSize))))
+}
+
+// filled is onData for n payload bytes read straight into the buffer sink
+// gave: the same step as a Data event, without the copy.
+func (ss *session) filled(n int) {
+	ss.touch()
+	if ss.st.phase != phaseBody || ss.body == nil {
+		return // closed meanwhile: the bytes are dropped
+	}
+	ss.parser.SkipData(n)
+	ss.bodyIn += int64(n)
+	ss.body.received += int64(n)
+	ss.body.commit(n)
+	ss.progress.Store(ss.lastActive)
+	ss.frameStart = 0
+	ss.updateQuiet()
 }
 
 // continueFrame tells a client that waits (Request.Expect) to send its body.

@@ -51,6 +51,28 @@ func (p *Parser) Pending() bool { return p.hn > 0 || p.inFrame }
 // InData reports whether the parser is inside a Data frame's payload.
 func (p *Parser) InData() bool { return p.inFrame && p.cur.Type == TypeData }
 
+// DataLeft is how many payload bytes of the current Data frame are still to
+// come; 0 outside a Data frame.
+func (p *Parser) DataLeft() int64 {
+	if !p.InData() {
+		return 0
+	}
+	return int64(p.left)
+}
+
+// SkipData counts n payload bytes of the current Data frame as consumed
+// without the parser seeing them: the caller read them from the stream
+// itself, straight into its own buffer. n must not exceed DataLeft.
+func (p *Parser) SkipData(n int) {
+	if n <= 0 || !p.InData() || uint64(n) > uint64(p.left) {
+		return
+	}
+	p.left -= uint32(n)
+	if p.left == 0 {
+		p.inFrame = false
+	}
+}
+
 // Next consumes bytes from in and returns at most one event and how many
 // bytes it consumed. It returns EventNone with n == len(in) when in held no
 // complete event. After an error every call returns that error.

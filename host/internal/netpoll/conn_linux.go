@@ -249,7 +249,16 @@ func (c *conn) kick() {
 // read drains the socket into OnData until EAGAIN, a short read, a pause or
 // the budget.
 func (l *loop) read(c *conn) {
+	sk, _ := l.r.h.(Sinker)
 	for range readBudget {
+		if sk != nil && len(c.keep) == 0 {
+			if b := sk.Sink(c); len(b) > 0 {
+				if !l.readInto(c, sk, b) {
+					return
+				}
+				continue
+			}
+		}
 		n, err := unix.Read(c.fd, l.buf)
 		switch {
 		case n > 0:
@@ -272,6 +281,34 @@ func (l *loop) read(c *conn) {
 			return
 		}
 	}
+}
+
+// readInto reads c straight into b, the handler's own buffer (see Sinker),
+// and reports whether reading may go on this wake-up.
+func (l *loop) readInto(c *conn, sk Sinker, b []byte) bool {
+	n, err := unix.Read(c.fd, b)
+	switch {
+	case n > 0:
+		c.mu.Lock()
+		drop := c.closeReq || c.writeShut
+		c.mu.Unlock()
+		if drop {
+			l.sync(c)
+			return false
+		}
+		l.cur.Store(c)
+		sk.Filled(c, n)
+		l.cur.Store(nil)
+		return n == len(b) // a short read: level-triggered, we hear again
+	case n == 0 && err == nil:
+		l.closeConn(c, nil)
+	case err == unix.EINTR:
+		return true
+	case err == unix.EAGAIN:
+	default:
+		l.closeConn(c, wrapErr("read", err))
+	}
+	return false
 }
 
 // deliver hands b to OnData and keeps (a copy of) what it left. fromKeep

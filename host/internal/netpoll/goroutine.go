@@ -308,6 +308,17 @@ func (c *gconn) readLoop() {
 			c.deliver(c.keep, true)
 			continue
 		}
+		if sk, ok := c.e.h.(Sinker); ok {
+			c.cb.Lock()
+			b := sk.Sink(c)
+			c.cb.Unlock()
+			if len(b) > 0 {
+				if !c.readInto(sk, b) {
+					return
+				}
+				continue
+			}
+		}
 		buf := small
 		if big != nil {
 			buf = *big
@@ -341,6 +352,32 @@ func (c *gconn) readLoop() {
 			return
 		}
 	}
+}
+
+// readInto reads straight into the handler's buffer b (see Sinker) and
+// reports whether the connection lives on.
+func (c *gconn) readInto(sk Sinker, b []byte) bool {
+	n, err := c.nc.Read(b)
+	if n > 0 {
+		c.mu.Lock()
+		drop := c.writeShut || c.closed
+		c.mu.Unlock()
+		if !drop {
+			// Bytes read are the handler's even if a pause came
+			// meanwhile: its buffer had room for them.
+			c.cb.Lock()
+			sk.Filled(c, n)
+			c.cb.Unlock()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		c.closeWith(err)
+		return false
+	}
+	return true
 }
 
 // deliver mirrors the reactor's: keep what OnData left and pause, unless a

@@ -73,6 +73,21 @@ type Handler interface {
 	OnClose(c Conn, err error)
 }
 
+// Sinker is an optional extension of Handler for bulk input: a handler that
+// can take the next bytes of a connection straight into memory of its own
+// (an upload's buffer) saves the copy out of the engine's read buffer. Both
+// methods run where OnData does, never concurrently with it for the same
+// connection.
+type Sinker interface {
+	// Sink returns the buffer the next read of c may fill, or nil to read
+	// into the engine's buffer and call OnData as usual. The engine asks
+	// only when it holds none of c's bytes back.
+	Sink(c Conn) []byte
+	// Filled says that a read put n > 0 bytes at the start of the buffer
+	// Sink returned; they count as consumed.
+	Filled(c Conn, n int)
+}
+
 // Conn is one accepted connection as the handler sees it.
 type Conn interface {
 	// Write queues a copy of b for sending, blocking while the output queue
