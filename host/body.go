@@ -31,6 +31,8 @@ type bodyBuf struct {
 	wantRoom bool  // the loop paused and waits for room
 	filling  bool  // the loop reads into the space free gave: the write position must hold
 	onRoom   func()
+	onFinish func()      // called once by finish, if set
+	deepen   func() bool // may the buffer be bigBodyBuffer deep? asked once, on the loop, before the ring is made
 
 	// The loop's own, without the lock: the size the request declared
 	// (-1: none) and the bytes received, which must match it.
@@ -65,9 +67,7 @@ func (b *bodyBuf) write(p []byte) {
 	if b.done || b.err != nil || len(p) == 0 {
 		return
 	}
-	if b.ring == nil {
-		b.ring = make([]byte, b.size)
-	}
+	b.alloc()
 	for len(p) > 0 && b.n < b.size { // the caller asked room(); never spin
 		w := (b.r + b.n) % b.size
 		c := copy(b.ring[w:min(b.size, w+b.size-b.n)], p)
@@ -75,6 +75,17 @@ func (b *bodyBuf) write(p []byte) {
 		p = p[c:]
 	}
 	b.cond.Broadcast()
+}
+
+// alloc makes the ring, deep if deepen allows; b.mu is held, on the loop.
+func (b *bodyBuf) alloc() {
+	if b.ring != nil {
+		return
+	}
+	if b.deepen != nil && b.deepen() {
+		b.size = bigBodyBuffer
+	}
+	b.ring = make([]byte, b.size)
 }
 
 // free returns the contiguous free space where the next bytes go, at most
@@ -86,9 +97,7 @@ func (b *bodyBuf) free(max int) []byte {
 	if b.done || b.err != nil || b.n == b.size {
 		return nil
 	}
-	if b.ring == nil {
-		b.ring = make([]byte, b.size)
-	}
+	b.alloc()
 	w := (b.r + b.n) % b.size
 	b.filling = true
 	return b.ring[w : w+min(b.size-w, b.size-b.n, max)]
@@ -131,6 +140,10 @@ func (b *bodyBuf) endTrailer() protocol.Trailer {
 // dropped, and a paused loop is resumed so it can drain them.
 func (b *bodyBuf) finish() {
 	b.mu.Lock()
+	if b.onFinish != nil {
+		b.onFinish()
+		b.onFinish = nil
+	}
 	b.done = true
 	b.ring = nil
 	b.n = 0

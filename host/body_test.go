@@ -184,3 +184,45 @@ func TestBodyBufDirectFill(t *testing.T) {
 		t.Fatal("a finished buffer offers space")
 	}
 }
+
+// TestDeepBodies: a large upload's buffer grows deep when its first bytes
+// come, at most maxBigBodies at a time; finishing gives the depth back, and
+// small or bodiless requests never take one.
+func TestDeepBodies(t *testing.T) {
+	s := &Server{}
+	big := int64(1 << 30)
+	var bufs []*bodyBuf
+	for i := range maxBigBodies + 1 {
+		b := s.newBody(&big, func() {})
+		b.write([]byte("x"))
+		if want := bigBodyBuffer; i == maxBigBodies {
+			want = bodyBufferSize
+			if b.size != want {
+				t.Fatalf("upload %d: buffer of %d bytes, want %d (over the limit)", i, b.size, want)
+			}
+		} else if b.size != want {
+			t.Fatalf("upload %d: buffer of %d bytes, want %d", i, b.size, want)
+		}
+		bufs = append(bufs, b)
+	}
+	small := int64(100)
+	sb := s.newBody(&small, func() {})
+	sb.write([]byte("x"))
+	if sb.size != bodyBufferSize {
+		t.Fatalf("a small upload got %d bytes", sb.size)
+	}
+	for _, b := range bufs {
+		b.finish()
+	}
+	if n := s.bigBodies.Load(); n != 0 {
+		t.Fatalf("%d deep buffers still counted after every upload finished", n)
+	}
+	stream := s.newBody(nil, func() {})
+	if stream.size != bodyBufferSize {
+		t.Fatal("a request that sent nothing holds a deep buffer")
+	}
+	stream.write([]byte("x"))
+	if stream.size != bigBodyBuffer || s.bigBodies.Load() != 1 {
+		t.Fatalf("a stream's buffer: %d bytes, %d counted", stream.size, s.bigBodies.Load())
+	}
+}

@@ -33,7 +33,7 @@ func (ss *session) start(q protocol.Request) {
 	if q.Expect {
 		ask = func() { ss.post(func() { ss.wantBody(seq) }) }
 	}
-	buf := newBodyBuf(bodyBufferSize, ss.c.ResumeRead)
+	buf := ss.srv.newBody(q.Size, ss.c.ResumeRead)
 	body := newRequestBody(buf, alg, ss.markProgress, ask)
 	ss.markProgress()
 	ss.body, ss.verb = buf, q.Verb
@@ -51,6 +51,24 @@ func (ss *session) start(q protocol.Request) {
 		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}
 	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf, alg) })
+}
+
+// newBody makes a request's body buffer. A large upload's (declared over
+// bigBodyAbove, or a stream) grows deep when its first bytes come, while
+// few hold a deep one (see bigBodyBuffer); finish gives it back.
+func (s *Server) newBody(declared *int64, onRoom func()) *bodyBuf {
+	b := newBodyBuf(bodyBufferSize, onRoom)
+	if declared == nil || *declared > bigBodyAbove {
+		b.deepen = func() bool {
+			if s.bigBodies.Add(1) <= maxBigBodies {
+				b.onFinish = func() { s.bigBodies.Add(-1) }
+				return true
+			}
+			s.bigBodies.Add(-1)
+			return false
+		}
+	}
+	return b
 }
 
 // wantBody runs on the loop when request seq's command first asks for its
