@@ -18,6 +18,7 @@ type result struct {
 	took    time.Duration
 	size    int64  // the response body's length
 	digest  string // and digest, for an ok status
+	dir     string // the session's new current folder, if the command set one
 }
 
 // start starts a request's command on its own goroutine (step said
@@ -46,7 +47,7 @@ func (ss *session) start(q protocol.Request) {
 	ss.mu.Unlock()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
-		BodySize: buf.declared, Checksum: alg.String(),
+		BodySize: buf.declared, Checksum: alg.String(), Dir: ss.dir(),
 		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}
@@ -91,6 +92,7 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *b
 	r := result{err: err, ctxDone: ctx.Err() != nil}
 	r.metaErr = w.settle(err == nil)
 	r.size, r.digest = w.digest()
+	r.dir = w.newDir()
 	r.took = time.Since(start)
 	ss.post(func() { ss.done(seq, verb, r) })
 }
@@ -98,6 +100,12 @@ func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *b
 // done runs on the loop when request seq's command has returned.
 func (ss *session) done(seq uint64, verb string, r result) {
 	st := ss.statusOf(seq, verb, r)
+	if st.Code == protocol.CodeOK && r.dir != "" {
+		if ss.extra == nil {
+			ss.extra = &sessionExtra{}
+		}
+		ss.extra.dir = r.dir
+	}
 	ss.touch()
 	ss.apply(sessEvent{kind: evDone, status: st})
 	log := ss.srv.logger()

@@ -27,6 +27,24 @@ type responseWriter struct {
 	alg   checksum.Algorithm
 	hash  *checksum.Pipe // made on the first output
 	known []byte         // the whole body's digest, which the command knew
+	dir   string         // the session's next current folder (sdk.SetDir)
+}
+
+// SetSessionDir is sdk.SetDir: the loop applies it if the request ends ok.
+func (w *responseWriter) SetSessionDir(dir string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == errResponseEnded {
+		return w.err
+	}
+	w.dir = dir
+	return nil
+}
+
+func (w *responseWriter) newDir() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dir
 }
 
 func newResponseWriter(c netpoll.Conn, alg checksum.Algorithm) *responseWriter {

@@ -131,6 +131,7 @@ type session struct {
 	frameStart int64        // when the pending partial frame began; 0: none
 	bodyIn     int64        // body bytes received, for the minimum rate
 	timers     *timerState  // the sweeper's windows; nil while idle
+	extra      *sessionExtra // what a session rarely has; nil until it does
 
 	// quiet says the session is between requests: the sweeper checks it
 	// less often (see sweep).
@@ -144,6 +145,20 @@ type session struct {
 	// sets it.
 	mu     sync.Mutex
 	cancel context.CancelFunc
+}
+
+// sessionExtra is session state most connections never set, kept apart
+// so that 10,000 idle connections do not each carry it.
+type sessionExtra struct {
+	dir string // the current folder, virtual ("/": the top)
+}
+
+// dir is the session's current folder.
+func (ss *session) dir() string {
+	if ss.extra == nil || ss.extra.dir == "" {
+		return "/"
+	}
+	return ss.extra.dir
 }
 
 // id names the session in logs and to commands, made when asked: most

@@ -72,8 +72,13 @@ type Request struct {
 	Checksum string
 	// Root is the session's root folder. Every path a command touches goes
 	// through it, which confines the command to the root: "..", absolute
-	// paths and symlinks that point outside fail.
+	// paths and symlinks that point outside fail. Turn the paths a client
+	// gives into Root's with Resolve.
 	Root *os.Root
+	// Dir is the session's current folder as the client sees it: "/" is
+	// the top of the tree (Root), "" means "/". Resolve starts relative
+	// paths here; SetDir changes it.
+	Dir string
 	// Host answers questions about the server.
 	Host Host
 	// Log writes to the host's log under the plugin's name.

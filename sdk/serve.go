@@ -33,7 +33,7 @@ func (h handler) Configure(ctx context.Context, settings map[string]any) error {
 func (h handler) Run(ctx context.Context, c *plugside.Call) error {
 	req := &Request{
 		Verb: c.Verb, Args: c.Args, Params: c.Params, Body: c.Body, Root: c.Root,
-		Checksum: c.Checksum, BodySize: c.BodySize,
+		Checksum: c.Checksum, BodySize: c.BodySize, Dir: c.Dir,
 		Host: remoteHost{c.Host}, Log: c.Log, SessionID: c.SessionID, RemoteAddr: c.RemoteAddr,
 	}
 	return h.cmd.Run(WithProgress(ctx, c.Out.Progress), req, c.Out)

@@ -352,7 +352,9 @@ type RunHeader struct {
 	// what body_done.digest and send_file.digest are in.
 	Checksum string `protobuf:"bytes,9,opt,name=checksum,proto3" json:"checksum,omitempty"`
 	// The body's declared length; absent: unknown.
-	BodySize      *int64 `protobuf:"varint,10,opt,name=body_size,json=bodySize,proto3,oneof" json:"body_size,omitempty"`
+	BodySize *int64 `protobuf:"varint,10,opt,name=body_size,json=bodySize,proto3,oneof" json:"body_size,omitempty"`
+	// The session's current folder, virtual ("/" is the root's top).
+	Dir           string `protobuf:"bytes,11,opt,name=dir,proto3" json:"dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -450,6 +452,13 @@ func (x *RunHeader) GetBodySize() int64 {
 	return 0
 }
 
+func (x *RunHeader) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
 type HostReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -522,6 +531,7 @@ type RunOutput struct {
 	//	*RunOutput_BodyToFile
 	//	*RunOutput_WantBody
 	//	*RunOutput_Progress
+	//	*RunOutput_SetDir
 	Msg           isRunOutput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -636,6 +646,15 @@ func (x *RunOutput) GetProgress() bool {
 	return false
 }
 
+func (x *RunOutput) GetSetDir() string {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_SetDir); ok {
+			return x.SetDir
+		}
+	}
+	return ""
+}
+
 type isRunOutput_Msg interface {
 	isRunOutput_Msg()
 }
@@ -680,6 +699,12 @@ type RunOutput_Progress struct {
 	Progress bool `protobuf:"varint,8,opt,name=progress,proto3,oneof"`
 }
 
+type RunOutput_SetDir struct {
+	// Make this the session's current folder once the request ends ok
+	// (sdk.SetDir): virtual, absolute and clean.
+	SetDir string `protobuf:"bytes,9,opt,name=set_dir,json=setDir,proto3,oneof"`
+}
+
 func (*RunOutput_MetaJson) isRunOutput_Msg() {}
 
 func (*RunOutput_Data) isRunOutput_Msg() {}
@@ -695,6 +720,8 @@ func (*RunOutput_BodyToFile) isRunOutput_Msg() {}
 func (*RunOutput_WantBody) isRunOutput_Msg() {}
 
 func (*RunOutput_Progress) isRunOutput_Msg() {}
+
+func (*RunOutput_SetDir) isRunOutput_Msg() {}
 
 type SendFile struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1061,7 +1088,7 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReply\x12<\n" +
 	"\tbody_done\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.BodyDoneH\x00R\bbodyDoneB\x05\n" +
-	"\x03msg\"\x9b\x02\n" +
+	"\x03msg\"\xad\x02\n" +
 	"\tRunHeader\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x1f\n" +
@@ -1075,13 +1102,14 @@ const file_command_proto_rawDesc = "" +
 	"\aroot_id\x18\b \x01(\x04R\x06rootId\x12\x1a\n" +
 	"\bchecksum\x18\t \x01(\tR\bchecksum\x12 \n" +
 	"\tbody_size\x18\n" +
-	" \x01(\x03H\x00R\bbodySize\x88\x01\x01B\f\n" +
+	" \x01(\x03H\x00R\bbodySize\x88\x01\x01\x12\x10\n" +
+	"\x03dir\x18\v \x01(\tR\x03dirB\f\n" +
 	"\n" +
 	"_body_sizeJ\x04\b\x04\x10\x05R\x04root\"o\n" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xfc\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x97\x03\n" +
 	"\tRunOutput\x12\x1d\n" +
 	"\tmeta_json\x18\x01 \x01(\fH\x00R\bmetaJson\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x125\n" +
@@ -1091,7 +1119,8 @@ const file_command_proto_rawDesc = "" +
 	"\fbody_to_file\x18\x06 \x01(\v2\x1f.selectftp.plugin.v1.BodyToFileH\x00R\n" +
 	"bodyToFile\x12\x1d\n" +
 	"\twant_body\x18\a \x01(\bH\x00R\bwantBody\x12\x1c\n" +
-	"\bprogress\x18\b \x01(\bH\x00R\bprogressB\x05\n" +
+	"\bprogress\x18\b \x01(\bH\x00R\bprogress\x12\x19\n" +
+	"\aset_dir\x18\t \x01(\tH\x00R\x06setDirB\x05\n" +
 	"\x03msg\"h\n" +
 	"\bSendFile\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\x04R\x05token\x12\x16\n" +
@@ -1195,6 +1224,7 @@ func file_command_proto_init() {
 		(*RunOutput_BodyToFile)(nil),
 		(*RunOutput_WantBody)(nil),
 		(*RunOutput_Progress)(nil),
+		(*RunOutput_SetDir)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

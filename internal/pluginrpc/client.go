@@ -152,7 +152,7 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		alg = checksum.Default // a Request built by hand; the host's always names one
 	}
 	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
-		Files: r.files != nil && !r.streamOnly, RootId: rootID, Checksum: alg.String()}
+		Files: r.files != nil && !r.streamOnly, RootId: rootID, Checksum: alg.String(), Dir: req.Dir}
 	if req.BodySize >= 0 && req.Body != nil {
 		h.BodySize = &req.BodySize
 	}
@@ -192,6 +192,14 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		case *pb.RunOutput_HostCall:
 			s.answering.Add(1)
 			go func() { defer s.answering.Add(-1); s.answer(ctx, req.Host, m.HostCall) }()
+		case *pb.RunOutput_SetDir:
+			ds, ok := w.(DirSetter)
+			if !ok {
+				return sdk.Errorf(sdk.CodeInternal, "plugin %s set the current folder, which this server does not keep", r.name)
+			}
+			if err := ds.SetSessionDir(m.SetDir); err != nil {
+				return err
+			}
 		case *pb.RunOutput_Progress:
 			sdk.Progress(ctx) // the host's deadline starts afresh
 		case *pb.RunOutput_WantBody:

@@ -23,6 +23,12 @@ type FileSender interface {
 	SendFileDigest(f *os.File, off, n int64, known []byte) error
 }
 
+// DirSetter is implemented by response writers that keep the session's
+// current folder (the host's): sdk.SetDir in a plugin lands here.
+type DirSetter interface {
+	SetSessionDir(dir string) error
+}
+
 // BodyFileWriter is implemented by request bodies that can write the rest
 // of an upload into a file themselves (the host's), hashing as they go in
 // the request's algorithm and verifying at the end.

@@ -55,6 +55,7 @@ type Call struct {
 	Params     map[string]any // numbers are json.Number
 	Root       *os.Root       // nil when the request names none
 	Checksum   string         // the request's digest algorithm
+	Dir        string         // the session's current folder, virtual
 	BodySize   int64          // declared; -1: unknown
 	SessionID  string
 	RemoteAddr string

@@ -164,7 +164,7 @@ func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *e
 	c := &Call{
 		Verb: h.Verb, Args: h.Args, Log: s.log.With("session", h.SessionId),
 		SessionID: h.SessionId, RemoteAddr: h.RemoteAddr, Out: out,
-		Checksum: h.Checksum, BodySize: -1,
+		Checksum: h.Checksum, BodySize: -1, Dir: h.Dir,
 	}
 	if h.BodySize != nil {
 		c.BodySize = *h.BodySize
@@ -396,6 +396,12 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	bp := chunk.Get()
 	defer chunk.Put(bp)
 	return respond.ReadFrom(w, r, send, *bp)
+}
+
+// SetSessionDir is sdk.SetDir in a plugin: the host applies it once the
+// request ends ok.
+func (w *Writer) SetSessionDir(dir string) error {
+	return w.send(&pb.RunOutput{Msg: &pb.RunOutput_SetDir{SetDir: dir}})
 }
 
 // SendFileDigest is sdk.SendFile's way: the host sends the range itself,
