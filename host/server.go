@@ -164,7 +164,7 @@ type Server struct {
 	serving   bool
 	done      chan struct{} // closed when the last session ends after Shutdown
 	nextID    atomic.Uint64
-	bigBodies atomic.Int32 // uploads holding a bigBodyBuffer
+	bigBodies atomic.Int32  // uploads holding a bigBodyBuffer
 	workers   *workers.Pool // runs requests
 	rootClose sync.Once
 	scanHook  func(context.Context) // tests: runs just before the first plugin scan

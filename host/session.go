@@ -122,15 +122,15 @@ type session struct {
 	st         sessState
 	tracked    bool // counted in srv.sessions
 	parser     protocol.Parser
-	log        hclog.Logger // see logger
-	body       *bodyBuf     // the running request's body
-	verb       string       // the running request's verb, for its timeout
-	seq        uint64       // numbers requests, so the timers tell one from the next
-	timedOut   uint64       // seq of the request the deadline cancelled
-	lastActive int64        // unix nanoseconds
-	frameStart int64        // when the pending partial frame began; 0: none
-	bodyIn     int64        // body bytes received, for the minimum rate
-	timers     *timerState  // the sweeper's windows; nil while idle
+	log        hclog.Logger  // see logger
+	body       *bodyBuf      // the running request's body
+	verb       string        // the running request's verb, for its timeout
+	seq        uint64        // numbers requests, so the timers tell one from the next
+	timedOut   uint64        // seq of the request the deadline cancelled
+	lastActive int64         // unix nanoseconds
+	frameStart int64         // when the pending partial frame began; 0: none
+	bodyIn     int64         // body bytes received, for the minimum rate
+	timers     *timerState   // the sweeper's windows; nil while idle
 	extra      *sessionExtra // what a session rarely has; nil until it does
 
 	// quiet says the session is between requests: the sweeper checks it
