@@ -263,16 +263,25 @@ func (ss *session) sink() []byte {
 
 // filled is onData for n payload bytes read straight into the buffer sink
 // gave: the same step as a Data event, without the copy.
+//
+// The goroutine backend reads without holding the session, so the request
+// may have ended meanwhile (draining: the bytes are counted and dropped,
+// and the parser still skips them, or it would lose its place in the
+// stream) or the connection closed (nothing matters any more).
 func (ss *session) filled(n int) {
 	ss.touch()
-	if ss.st.phase != phaseBody || ss.body == nil {
-		return // closed meanwhile: the bytes are dropped
+	switch ss.st.phase {
+	case phaseBody, phaseDraining:
+	default:
+		return
 	}
 	ss.parser.SkipData(n)
 	ss.bodyIn += int64(n)
-	ss.body.received += int64(n)
-	ss.body.commit(n)
-	ss.progress.Store(ss.lastActive)
+	if ss.st.phase == phaseBody && ss.body != nil {
+		ss.body.received += int64(n)
+		ss.body.commit(n)
+		ss.progress.Store(ss.lastActive)
+	}
 	ss.frameStart = 0
 	ss.updateQuiet()
 }
