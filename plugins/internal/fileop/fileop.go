@@ -96,8 +96,18 @@ func Resolve(req *sdk.Request, p string) (string, error) {
 	if err := staging.Check(rel); err != nil {
 		return "", err
 	}
+	// Checked before anything is made, so that mkdir -p a/<300 bytes>
+	// does not leave a behind.
+	for elem := range strings.SplitSeq(rel, "/") {
+		if len(elem) > NameMax {
+			return "", sdk.Errorf(sdk.CodeNameTooLong, "%s…: file name too long (a name takes at most %d bytes)", elem[:32], NameMax)
+		}
+	}
 	return rel, nil
 }
+
+// NameMax is the longest name, in bytes, that Linux file systems take.
+const NameMax = 255
 
 // Fail turns a file system error about the path p (as the user typed it)
 // into a one-line status: the sdk code and the code's meaning in words. An

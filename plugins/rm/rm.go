@@ -1,0 +1,92 @@
+// Package rm is the "rm" verb of selectftp: it removes files and folders
+// under the session root. README.md tells how to use it.
+package rm
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"github.com/selectftp/selectftp/plugins/internal/fileop"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+const usage = `usage: rm [-r] PATH...
+
+Removes each PATH: a file, a symlink (not what it points to), an empty
+folder, or with -r a folder and everything in it. The top of the tree
+cannot be removed. Stops at the first failure, which the status names;
+the paths before it are removed.
+
+Options (or parameters):
+  -r    recursive: remove folders and their contents (param recursive)
+
+Examples:
+  rm notes.txt
+  rm -r old-reports
+`
+
+type rm struct{}
+
+// New returns the "rm" command.
+func New() sdk.Command { return rm{} }
+
+func (rm) Describe() sdk.Description {
+	return sdk.Description{Verb: "rm", Summary: "remove files and folders", Usage: usage}
+}
+
+func (rm) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	a, err := fileop.Parse(req, "rm", fileop.Flag{Short: "-r", Param: "recursive"})
+	if err != nil {
+		return err
+	}
+	if len(a.Paths) == 0 {
+		return sdk.Errorf(sdk.CodeBadRequest, "rm needs a path")
+	}
+	if req.Root == nil {
+		return sdk.Errorf(sdk.CodeInternal, "rm: the server gave no root folder")
+	}
+	// Every path is checked before any is removed: a typo in the last
+	// one must not leave the first ones gone.
+	rels := make([]string, len(a.Paths))
+	for i, p := range a.Paths {
+		if rels[i], err = fileop.Resolve(req, p); err != nil {
+			return err
+		}
+		if rels[i] == "." {
+			return sdk.Errorf(sdk.CodePermission, "rm %s: the top of the tree cannot be removed", p)
+		}
+	}
+	for i, p := range a.Paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := remove(req, p, rels[i], a.Has("recursive")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func remove(req *sdk.Request, p, rel string, recursive bool) error {
+	fi, err := req.Root.Lstat(rel)
+	if err != nil {
+		return fileop.Fail("rm", p, err)
+	}
+	if fi.IsDir() && recursive {
+		// RemoveAll works through the root: a symlink inside is removed,
+		// never followed, and nothing outside is reached.
+		if err := req.Root.RemoveAll(rel); err != nil {
+			return fileop.Fail("rm", p, err)
+		}
+		return nil
+	}
+	err = req.Root.Remove(rel)
+	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+		return sdk.Errorf(sdk.CodeBadRequest, "rm %s: is a folder; use rm -r", p)
+	}
+	if err != nil {
+		return fileop.Fail("rm", p, err)
+	}
+	return nil
+}
