@@ -18,6 +18,9 @@ import (
 func (s *session) prepare(ctx context.Context, words []string) (act action, cleanup func(), err error) {
 	noop := func() {}
 	verb, args := words[0], words[1:]
+	if act, ok, err := s.prepareFile(verb, args); ok {
+		return act, noop, err
+	}
 	switch verb {
 	case "put":
 		return s.put(ctx, args)
@@ -40,9 +43,7 @@ func (s *session) prepare(ctx context.Context, words []string) (act action, clea
 	}
 	// upper and every other verb: the server's business, args verbatim.
 	return func(ctx context.Context, c *client.Conn) error {
-		text, err := c.Command(ctx, verb, args)
-		s.print(text)
-		return err
+		return s.raw(ctx, c, verb, args)
 	}, noop, nil
 }
 
@@ -182,8 +183,19 @@ func (s *session) get(args []string) (action, error) {
 	}, nil
 }
 
-// summary tells a watching user where a transfer of n bytes went.
+// summary tells a watching user where a transfer of n bytes went, and a
+// program reading --json output what moved.
 func (s *session) summary(verb, from, to string, n int64, start time.Time) {
+	if s.json {
+		local, remote := from, to
+		if verb == "get" {
+			local, remote = to, from
+		}
+		if fi, err := os.Stat(local); n == 0 && err == nil && local != "stdin" {
+			n = fi.Size() // no progress bar counted it
+		}
+		s.emit(map[string]any{"op": verb, "local": local, "remote": remote, "bytes": n, "seconds": time.Since(start).Seconds()})
+	}
 	if s.tty {
 		fmt.Fprintln(s.stderr, renderSummary(verb, from, to, n, time.Since(start)))
 	}

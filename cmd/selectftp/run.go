@@ -22,9 +22,17 @@ const (
 	addrEnv     = "SELECTFTP_ADDR"
 )
 
-const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [VERB ARGS...]
+const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [--json] [VERB ARGS...]
+       selectftp [options] -c "CMD; CMD..."    selectftp [options] -b FILE
 
 Commands:
+  ls [-l] [-a] [PATH|GLOB...]  list a folder (names; folders end in /), -l long, -a hidden too
+  stat PATH            type, size, mode, time and cached digests of PATH
+  rm [-r] PATH...      remove files and empty folders; -r folders with all inside
+  mkdir [-p] PATH...   make folders; -p parents too, an existing folder is fine
+  mv [-n] FROM TO      rename or move (into TO if it is a folder); -n never replace
+  sum [--checksum ALG] PATH...  the digest of remote files
+  cd PATH, pwd         change, show the remote folder relative paths follow
   put LOCAL [REMOTE]   upload LOCAL (REMOTE: its base name, or inside a folder ending in /)
   put - REMOTE         upload stdin, streamed as it arrives (no temporary file);
                        kept only if stdin ends normally: Ctrl-C leaves nothing
@@ -43,16 +51,16 @@ Options:
                        (default: the server's, normally xxh128; sha256 and
                        blake3 also resist deliberate tampering)
   -q                   no progress bar or transfer summary
+  --json               one JSON object per result on stdout (entries,
+                       transfers, errors as {"error":...,"code":...})
+  -c "CMD; CMD"        run the commands, stop at the first that fails
+  -b FILE              run the commands in FILE (- for stdin), one a line;
+                       stop at the first failure unless the line starts with -
   -h, --help           this help
-`
 
-// Exit codes.
-const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitUsage       = 2
-	exitInterrupted = 130
-)
+Exit status: 0 ok, 1 other failure, 2 usage, 3 not found, 4 refused by the
+server, 5 network, 6 checksum mismatch, 130 interrupted (see README.md).
+`
 
 // run is the whole program but for os.Exit, so that tests can drive it.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -61,6 +69,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "", "")
 	quiet := fs.Bool("q", false, "")
 	sum := fs.String("checksum", "", "")
+	jsonOut := fs.Bool("json", false, "")
+	cmds := fs.String("c", "", "")
+	batch := fs.String("b", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			io.WriteString(stdout, usageText)
@@ -82,7 +93,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		stdout:   stdout,
 		stderr:   stderr,
 		width:    func() int { return 80 },
+		json:     *jsonOut,
 	}
+	_, s.stdoutTTY = terminalFd(stdout)
 	if fd, ok := terminalFd(stderr); ok && !*quiet {
 		s.tty = true
 		s.width = func() int {
@@ -95,6 +108,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer s.drop()
 
 	words := fs.Args()
+	if *cmds != "" || *batch != "" {
+		if len(words) > 0 || (*cmds != "" && *batch != "") {
+			fmt.Fprintln(stderr, "selectftp: -c and -b take the commands; give one of them and no VERB (see selectftp --help)")
+			return exitUsage
+		}
+		ctx, stop := interruptible()
+		defer stop()
+		if *cmds != "" {
+			return runCommands(ctx, s, *cmds)
+		}
+		return runBatch(ctx, s, *batch, stdin)
+	}
 	if len(words) == 0 {
 		if fd, ok := terminalFd(stdin); ok {
 			return runShell(s, fd)
@@ -114,12 +139,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "selectftp: interrupted")
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "selectftp: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitFailed
+	s.report("", err)
+	return exitCode(err, words[0] == "put" || words[0] == "get")
 }
 
 // serverAddr picks the address: flag, then environment, then default. A

@@ -131,7 +131,7 @@ upper still going
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, wantOut)
 	}
 	wantErr := []string{
-		"selectftp: line 14: " + missing.Error(),
+		"selectftp: line 14: " + describe(missing),
 		"selectftp: line 15: put -: stdin carries the commands here; put - works only as a single command",
 		"selectftp: line 16: unterminated double quote",
 	}
@@ -194,10 +194,10 @@ func TestRunOneShot(t *testing.T) {
 		{"upper no args", []string{"--addr", a, "upper"}, "", 0, "", ""},
 		{"fallback", []string{"--addr", a, "frob", "x y"}, "", 0, "FROB X Y\n", ""},
 		{"quiet flag", []string{"-q", "--addr", a, "upper", "-q"}, "", 0, "-Q\n", ""},
-		{"unknown verb", []string{"--addr", strict.Addr, "nope"}, "", 1, "", "selectftp: nope: unknown_verb: "},
+		{"unknown verb", []string{"--addr", strict.Addr, "nope"}, "", 1, "", "selectftp: nope: unknown command: unknown verb \"nope\" [unknown_verb]\n"},
 		{"helps verb", []string{"--addr", a, "?", "get"}, "", 0, getUsage, ""},
 		{"get to stdout", []string{"--addr", a, "get", "dir/remote.bin", "-"}, "", 0, "remote bytes", ""},
-		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", 1, "", "selectftp: get nothere: not_found: "},
+		{"get missing", []string{"--addr", a, "get", "nothere", "-"}, "", exitNotFound, "", "selectftp: get nothere: not found: no file \"nothere\" [not_found]\n"},
 		{"put stdin", []string{"--addr", a, "put", "-", "from-stdin"}, "piped data", 0, "", ""},
 		{"put stdin needs remote", []string{"--addr", a, "put", "-"}, "", 2, "", "selectftp: put -: give the REMOTE name to store stdin as\n"},
 		{"put usage", []string{"--addr", a, "put"}, "", 2, "", "selectftp: usage: put LOCAL [REMOTE]\n"},
@@ -208,7 +208,7 @@ func TestRunOneShot(t *testing.T) {
 		{"bad flag", []string{"--bogus"}, "", 2, "", "selectftp: flag provided but not defined: -bogus (see selectftp --help)\n"},
 		{"help", []string{"--help"}, "", 0, usageText, ""},
 		{"h", []string{"-h"}, "", 0, usageText, ""},
-		{"server down", []string{"--addr", dead, "upper", "x"}, "", 1, "", "selectftp: connect to " + dead + ": "},
+		{"server down", []string{"--addr", dead, "upper", "x"}, "", exitNetwork, "", "selectftp: connect to " + dead + ": "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

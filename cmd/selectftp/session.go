@@ -25,8 +25,19 @@ type session struct {
 	// then show a progress bar and a summary line.
 	tty   bool
 	width func() int
+	// json prints one JSON object per result on stdout (--json).
+	json bool
+	// stdoutTTY is set when stdout is a terminal: only then is a user told
+	// that the fallback answered (a pipe gets the bare output).
+	stdoutTTY bool
+	// dir is the remote folder the last cd reached ("" for none): a new
+	// connection starts at the top, so connect goes back there.
+	dir string
 
 	conn *client.Conn
+	// verbs caches helps' list for the connection verbsOf.
+	verbsOf *client.Conn
+	verbs   []string
 }
 
 // usageError is a command typed wrong, as opposed to one that failed.
@@ -88,6 +99,14 @@ func (s *session) connect(ctx context.Context) (*client.Conn, error) {
 			c.Close()
 			return nil, fmt.Errorf("the server at %s does not accept --checksum %s; it takes %s",
 				s.addr, s.checksum, strings.Join(took, ", "))
+		}
+		if s.dir != "" && s.dir != "/" {
+			// The session's folder lives in the server's session, which
+			// ended with the old connection.
+			if _, err := c.Cd(ctx, s.dir); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("back to %s on a new connection: %w", s.dir, err)
+			}
 		}
 		s.conn = c
 	}

@@ -119,6 +119,9 @@ func (s *session) greet(out io.Writer) []string {
 	}
 	fmt.Fprintf(out, "Connected to %s (%s). Type helps for its commands, quit to leave.\n", s.addr, name)
 	verbs, err := c.Verbs(ctx)
+	if err == nil {
+		s.verbsOf, s.verbs = c, verbs // the fallback note asks no more
+	}
 	if err != nil {
 		fmt.Fprintf(s.stderr, "selectftp: no verb completion: %v\n", err)
 		if c.Err() != nil {
