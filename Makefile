@@ -3,7 +3,7 @@
 # Debian's protobuf-compiler).
 
 GO       ?= go
-PLUGINS  := put get helps upper
+PLUGINS  := put get helps upper ls stat rm mkdir mv sum cd pwd
 BINARIES := bin/selectftpd bin/selectftp $(addprefix plugins.d/,$(PLUGINS))
 TEST_TIMEOUT ?= 12m
 

@@ -1,6 +1,7 @@
 // Package plugins holds the standard verbs, one folder each (get, put,
-// helps, upper: a package with New, its test, a README and plugin/main.go,
-// the binary the Makefile installs in plugins.d). This file gathers them for
+// helps, upper, and the file verbs ls, stat, rm, mkdir, mv, sum, cd and
+// pwd: a package with New, its test, a README and plugin/main.go, the
+// binary the Makefile installs in plugins.d). This file gathers them for
 // programs that serve them in-process, without plugin binaries:
 //
 //	srv := host.New()
@@ -12,17 +13,33 @@ package plugins
 import (
 	"slices"
 
+	"github.com/selectftp/selectftp/plugins/cd"
 	"github.com/selectftp/selectftp/plugins/get"
 	"github.com/selectftp/selectftp/plugins/helps"
+	"github.com/selectftp/selectftp/plugins/ls"
+	"github.com/selectftp/selectftp/plugins/mkdir"
+	"github.com/selectftp/selectftp/plugins/mv"
 	"github.com/selectftp/selectftp/plugins/put"
+	"github.com/selectftp/selectftp/plugins/pwd"
+	"github.com/selectftp/selectftp/plugins/rm"
+	"github.com/selectftp/selectftp/plugins/stat"
+	"github.com/selectftp/selectftp/plugins/sum"
 	"github.com/selectftp/selectftp/plugins/upper"
 	"github.com/selectftp/selectftp/sdk"
 )
 
 var constructors = map[string]func() sdk.Command{
+	"cd":    cd.New,
 	"get":   get.New,
 	"helps": helps.New,
+	"ls":    ls.New,
+	"mkdir": mkdir.New,
+	"mv":    mv.New,
 	"put":   put.New,
+	"pwd":   pwd.New,
+	"rm":    rm.New,
+	"stat":  stat.New,
+	"sum":   sum.New,
 	"upper": upper.New,
 }
 
