@@ -88,7 +88,17 @@ func describe(err error) string {
 	if !ok || se.Message == "" {
 		return text
 	}
-	return strings.Replace(text, se.Error(), fmt.Sprintf("%s: %s [%s]", words, se.Message, se.Code), 1)
+	i := strings.Index(text, se.Error())
+	if i < 0 {
+		return text
+	}
+	// The file verbs' messages are already words and name the command
+	// and path ("rm a: no such file or folder"): "rm: " before them
+	// would say it twice.
+	if verb := strings.TrimSuffix(text[:i], ": "); verb != "" && !strings.ContainsAny(verb, " :") && strings.HasPrefix(se.Message, verb+" ") {
+		return fmt.Sprintf("%s [%s]", se.Message, se.Code) + text[i+len(se.Error()):]
+	}
+	return text[:i] + fmt.Sprintf("%s: %s [%s]", words, se.Message, se.Code) + text[i+len(se.Error()):]
 }
 
 // report prints a failed command: one line on stderr and, with --json, an
