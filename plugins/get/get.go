@@ -62,12 +62,20 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	if req.Root == nil {
 		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder")
 	}
-	if err := staging.Check(name); err != nil {
+	// Virtual: "/x" is the top of the tree, relative paths follow cd.
+	rel, err := req.Resolve(name)
+	if err != nil {
+		return err
+	}
+	if err := staging.Check(rel); err != nil {
 		return err
 	}
 	// Opened without blocking and checked on the descriptor: a FIFO put in
 	// place of the file fails here instead of hanging the plugin in open.
-	f, fi, err := openfile.Regular(req.Root, name)
+	f, fi, err := openfile.Regular(req.Root, rel)
+	if sdk.CodeOf(err) == sdk.CodeNotFound {
+		return sdk.Errorf(sdk.CodeNotFound, "no file %q", name)
+	}
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,9 @@ func TestGet(t *testing.T) {
 		}
 		check(sdktest.Request{Root: dir, Args: []string{"link"}}, big)
 		check(sdktest.Request{Root: dir, Args: []string{"dir/../notes.txt"}}, files["notes.txt"])
+		// Virtual paths: "/" is the top of the tree, ".." stops there.
+		check(sdktest.Request{Root: dir, Args: []string{"/notes.txt"}}, files["notes.txt"])
+		check(sdktest.Request{Root: dir, Args: []string{"../../notes.txt"}}, files["notes.txt"])
 		check(sdktest.Request{Root: dir, Args: []string{"notes.txt"}, Params: map[string]any{"path": "notes.txt"}}, files["notes.txt"])
 	})
 }
@@ -107,8 +110,10 @@ func TestGetErrors(t *testing.T) {
 			{sdktest.Request{Args: []string{"fifo"}}, sdk.CodeBadRequest, "fifo is not a regular file (a FIFO)"},
 			{sdktest.Request{Args: []string{"missing"}}, sdk.CodeNotFound, `no file "missing"`},
 			{sdktest.Request{Args: []string{"dir/nope/f"}}, sdk.CodeNotFound, `no file "dir/nope/f"`},
-			{sdktest.Request{Args: []string{"../secret"}}, sdk.CodePermission, "../secret: path escapes the root"},
-			{sdktest.Request{Args: []string{filepath.Join(outside, "secret")}}, sdk.CodePermission, filepath.Join(outside, "secret") + ": path escapes the root"},
+			// Virtual paths: ".." and "/" stop at the top of the tree.
+			{sdktest.Request{Args: []string{"../secret"}}, sdk.CodeNotFound, `no file "../secret"`},
+			{sdktest.Request{Args: []string{filepath.Join(outside, "secret")}}, sdk.CodeNotFound, fmt.Sprintf("no file %q", filepath.Join(outside, "secret"))},
+			{sdktest.Request{Args: []string{"bad\nname"}}, sdk.CodeBadRequest, ""},
 			{sdktest.Request{Args: []string{"abs"}}, sdk.CodePermission, "abs: path escapes the root"},
 			{sdktest.Request{Args: []string{"rel"}}, sdk.CodePermission, "rel: path escapes the root"},
 			{sdktest.Request{}, sdk.CodeBadRequest, "get needs a path"},

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -118,7 +118,8 @@ type putParams struct {
 
 // upload is one validated put request.
 type upload struct {
-	path string // as the client gave it
+	name string // as the client gave it, for messages and the metadata
+	path string // under the root (Resolve's)
 	dir  string // its folder under the root
 	base string // its last element
 	size int64  // declared; -1: unknown (a stream)
@@ -152,7 +153,7 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err != nil {
 		return err
 	}
-	if err := w.SetMeta("path", u.path); err != nil {
+	if err := w.SetMeta("path", u.name); err != nil {
 		return err
 	}
 	if err := w.SetMeta("size", n); err != nil {
@@ -197,31 +198,36 @@ func parse(req *sdk.Request) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := staging.Check(name); err != nil {
-		return nil, err
-	}
 	switch {
 	case strings.ContainsRune(name, 0):
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "the path contains a NUL byte")
 	case strings.HasSuffix(name, "/"):
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s names a folder, not a file", name)
 	}
-	dir, base := filepath.Split(name)
-	if base == "." || base == ".." {
+	if _, base := path.Split(name); base == "." || base == ".." {
 		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s names a folder, not a file", name)
 	}
-	switch dir = strings.TrimRight(dir, "/"); {
-	case dir != "":
-	case strings.HasPrefix(name, "/"):
-		dir = "/" // refused by the root later, as any absolute path
-	default:
+	// Virtual: "/x" is the top of the tree, relative paths follow cd, ..
+	// stops at the top, control characters are refused (never stored).
+	rel, err := req.Resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := staging.Check(rel); err != nil {
+		return nil, err
+	}
+	if rel == "." {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s names a folder, not a file", name)
+	}
+	dir, base := path.Split(rel)
+	if dir = strings.TrimRight(dir, "/"); dir == "" {
 		dir = "."
 	}
 	size := req.BodySize
 	if size < 0 || req.Body == nil {
 		size = -1
 	}
-	return &upload{path: name, dir: dir, base: base, size: size}, nil
+	return &upload{name: name, path: rel, dir: dir, base: base, size: size}, nil
 }
 
 // check refuses a target whose folder is missing or that is a folder,
@@ -231,14 +237,14 @@ func (u *upload) check(root *os.Root) error {
 	fi, err := root.Stat(u.dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return sdk.Errorf(sdk.CodeNotFound, "no folder %s for %s", u.dir, u.path)
+		return sdk.Errorf(sdk.CodeNotFound, "no folder %s for %s", u.dir, u.name)
 	case errors.Is(err, syscall.ENOTDIR):
 		return sdk.Errorf(sdk.CodeBadRequest, "%s is not a folder", u.dir)
 	case errors.Is(err, fs.ErrPermission):
-		return sdk.Errorf(sdk.CodePermission, "%s: permission denied", u.path)
+		return sdk.Errorf(sdk.CodePermission, "%s: permission denied", u.name)
 	case sdk.CodeOf(err) == sdk.CodePermission:
 		// Name the path the client gave, not its folder ("/" for "/x").
-		return sdk.Errorf(sdk.CodePermission, "%s: path escapes the root", u.path)
+		return sdk.Errorf(sdk.CodePermission, "%s: path escapes the root", u.name)
 	case err != nil:
 		return err
 	case !fi.IsDir():
@@ -247,7 +253,7 @@ func (u *upload) check(root *os.Root) error {
 	fi, err = root.Stat(u.path)
 	switch {
 	case err == nil && fi.IsDir():
-		return sdk.Errorf(sdk.CodeBadRequest, "%s is a directory", u.path)
+		return sdk.Errorf(sdk.CodeBadRequest, "%s is a directory", u.name)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
 	}

@@ -229,7 +229,10 @@ func TestPutConfined(t *testing.T) {
 		if err := os.Symlink(rel, filepath.Join(dir, "relout")); err != nil {
 			t.Fatal(err)
 		}
-		for _, path := range []string{"../x", "sub/../../x", filepath.Join(outside, "abs"), "/tmp/abs", "out/x", "relout"} {
+		// Paths are virtual ("/" and ".." stop at the top: see
+		// TestPutVirtual); only a symlink can point out, and the root
+		// refuses it.
+		for _, path := range []string{"out/x", "relout", "sub/../out/x", "/relout"} {
 			req := uploadReq(path, []byte("data"))
 			req.Root = dir
 			res := sdktest.Run(t, cmd, req)
@@ -240,6 +243,32 @@ func TestPutConfined(t *testing.T) {
 		expectFiles(t, dir, "out", "relout", "sub")
 		expectFiles(t, outside)
 	})
+}
+
+// "/" is the top of the tree and ".." stops there; a name with a control
+// character is refused and never stored; a reserved name stays reserved
+// however it is spelled.
+func TestPutVirtual(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	for path, stored := range map[string]string{"/abs.txt": "abs.txt", "../up.txt": "up.txt", "sub/../../../x": "x", "/sub/y": "sub/y"} {
+		req := uploadReq(path, []byte("data"))
+		req.Root = dir
+		if res := sdktest.Run(t, New(), req); res.Err != nil || res.Meta["path"] != path {
+			t.Errorf("put %s: %v %v", path, res.Err, res.Meta)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, stored)); err != nil || string(b) != "data" {
+			t.Errorf("put %s: %s: %q %v", path, stored, b, err)
+		}
+	}
+	for _, path := range []string{"new\nline", "tab\there", "bell\a", "/", "sub/..", "../.selectftp-part-00", "sub/../.selectftp-part-00"} {
+		req := uploadReq(path, []byte("data"))
+		req.Root = dir
+		if res := sdktest.Run(t, New(), req); res.Code != sdk.CodeBadRequest {
+			t.Errorf("put %q: %s %q, want bad_request", path, res.Code, res.Message)
+		}
+	}
+	expectFiles(t, dir, "abs.txt", "up.txt", "x", "sub", "sub/y")
 }
 
 func TestPutNoFolder(t *testing.T) {
