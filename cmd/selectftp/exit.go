@@ -27,9 +27,7 @@ const (
 )
 
 // exitCode maps a command's error to the exit status of its cause.
-// transfer is set for put and get, whose checksum failures exit 1: tests
-// outside this package's files rely on that status (see README).
-func exitCode(err error, transfer bool) int {
+func exitCode(err error) int {
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -46,9 +44,6 @@ func exitCode(err error, transfer bool) int {
 		protocol.CodeBadRequest, protocol.CodeNameTooLong:
 		return exitRefused
 	case protocol.CodeChecksum:
-		if transfer {
-			return exitFailed
-		}
 		return exitIntegrity
 	case protocol.CodeProtocol, protocol.CodeUnsupportedVersion, protocol.CodeBusy, protocol.CodeShuttingDown, protocol.CodeTimeout:
 		return exitNetwork
@@ -108,7 +103,7 @@ func (s *session) report(prefix string, err error) {
 	if s.json {
 		code := string(client.Code(err))
 		if code == "" {
-			code = map[int]string{exitUsage: "usage", exitNetwork: "network", exitInterrupted: "interrupted"}[exitCode(err, false)]
+			code = map[int]string{exitUsage: "usage", exitNetwork: "network", exitInterrupted: "interrupted"}[exitCode(err)]
 		}
 		if code == "" {
 			code = "failed"

@@ -100,27 +100,25 @@ func TestExitCodes(t *testing.T) {
 		return fmt.Errorf("rm x: %w", &protocol.StatusError{Code: c, Message: "m"})
 	}
 	for _, tc := range []struct {
-		err      error
-		transfer bool
-		want     int
+		err  error
+		want int
 	}{
-		{nil, false, 0},
-		{usagef("usage"), false, 2},
-		{status(protocol.CodeNotFound), false, 3},
-		{status(protocol.CodePermission), false, 4},
-		{status(protocol.CodeExists), false, 4},
-		{status(protocol.CodeTooLarge), false, 4},
-		{status(protocol.CodeNoSpace), false, 4},
-		{status(protocol.CodeBadRequest), false, 4},
-		{status(protocol.CodeChecksum), false, 6},
-		{status(protocol.CodeChecksum), true, 1}, // put/get: kept at 1, see exitCode
-		{fmt.Errorf("upper: %w", client.ErrClosed), false, 5},
-		{status(protocol.CodeInternal), false, 1},
-		{context.Canceled, false, 130},
-		{&os.PathError{Op: "open", Path: "f", Err: os.ErrNotExist}, false, 1},
+		{nil, 0},
+		{usagef("usage"), 2},
+		{status(protocol.CodeNotFound), 3},
+		{status(protocol.CodePermission), 4},
+		{status(protocol.CodeExists), 4},
+		{status(protocol.CodeTooLarge), 4},
+		{status(protocol.CodeNoSpace), 4},
+		{status(protocol.CodeBadRequest), 4},
+		{status(protocol.CodeChecksum), 6},
+		{fmt.Errorf("upper: %w", client.ErrClosed), 5},
+		{status(protocol.CodeInternal), 1},
+		{context.Canceled, 130},
+		{&os.PathError{Op: "open", Path: "f", Err: os.ErrNotExist}, 1},
 	} {
-		if got := exitCode(tc.err, tc.transfer); got != tc.want {
-			t.Errorf("exitCode(%v, %v) = %d, want %d", tc.err, tc.transfer, got, tc.want)
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

@@ -140,7 +140,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitInterrupted
 	}
 	s.report("", err)
-	return exitCode(err, words[0] == "put" || words[0] == "get")
+	return exitCode(err)
 }
 
 // serverAddr picks the address: flag, then environment, then default. A

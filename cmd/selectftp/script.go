@@ -115,7 +115,7 @@ func runStrict(ctx context.Context, s *session, lines []string, unit string) int
 		}
 		s.report(fmt.Sprintf("%s %d: ", unit, i+1), err)
 		if !tolerate {
-			return exitCode(err, len(words) > 0 && (words[0] == "put" || words[0] == "get"))
+			return exitCode(err)
 		}
 	}
 	return exitOK

@@ -246,7 +246,7 @@ func TestCorruptedUploadIsRefused(t *testing.T) {
 		t.Fatalf("the proxy flipped %d bytes, want 1 (client: %+v)", p.flipped.Load(), r)
 	}
 	t.Logf("client: %s", strings.TrimSpace(r.stderr))
-	if r.code != 1 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != 6 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("corrupted upload: %+v", r)
 	}
 	waitFor(t, "the server to drop the corrupted upload", func() bool { return len(listFiles(t, s.root)) == 0 && s.stagedBytes() < 0 })
@@ -275,7 +275,7 @@ func TestCorruptedDownloadIsRefused(t *testing.T) {
 		t.Fatalf("the proxy flipped %d bytes, want 1 (client: %+v)", p.flipped.Load(), r)
 	}
 	t.Logf("client: %s", strings.TrimSpace(r.stderr))
-	if r.code != 1 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != 6 || !strings.Contains(r.stderr, "checksum") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("corrupted download: %+v", r)
 	}
 	if files := listFiles(t, dir); len(files) != 0 {
