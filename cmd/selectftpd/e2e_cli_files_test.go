@@ -8,47 +8,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
-var fileVerbs = []string{"ls", "stat", "rm", "mkdir", "mv", "sum", "cd", "pwd"}
-
-var (
-	fileBuildOnce sync.Once
-	fileBuildErr  error
-)
-
-// needFilePlugins builds the file verbs' plugins beside the others (the
-// shared TestMain builds only the first four).
-func needFilePlugins(t *testing.T) {
-	t.Helper()
-	needBinaries(t)
-	fileBuildOnce.Do(func() {
-		for _, v := range fileVerbs {
-			out := filepath.Join(bins.dir, "plugins", v)
-			cmd := exec.Command("go", "build", "-o", out, "./plugins/"+v+"/plugin")
-			cmd.Dir = "../.."
-			if b, err := cmd.CombinedOutput(); err != nil {
-				fileBuildErr = fmt.Errorf("build %s: %v\n%s", v, err, b)
-				return
-			}
-			bins.plugins[v] = out
-		}
-	})
-	if fileBuildErr != nil {
-		t.Fatal(fileBuildErr)
-	}
-}
-
 func startFileServer(t *testing.T) *server {
-	needFilePlugins(t)
-	return startServer(t, nil, append(append([]string{}, verbs...), fileVerbs...)...)
+	needBinaries(t)
+	return startServer(t, nil, allVerbs...)
 }
 
 // cliCase is one run of the client and what it must do.

@@ -12,11 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,29 +23,11 @@ import (
 	"github.com/selectftp/selectftp/protocol"
 )
 
-var fvVerbs = []string{"ls", "stat", "rm", "mkdir", "mv", "sum", "cd", "pwd"}
-
-var fvBuild = sync.OnceValue(func() error {
-	for _, v := range fvVerbs {
-		out := filepath.Join(bins.dir, "plugins", v)
-		cmd := exec.Command("go", "build", "-o", out, "./plugins/"+v+"/plugin")
-		cmd.Dir = "../.."
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", v, err, b)
-		}
-		bins.plugins[v] = out
-	}
-	return nil
-})
-
 // fvConn starts a server with every verb and dials it.
 func fvConn(t *testing.T) (*server, *client.Conn) {
 	t.Helper()
 	needBinaries(t)
-	if err := fvBuild(); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, nil, append(slices.Clone(verbs), fvVerbs...)...)
+	s := startServer(t, nil, allVerbs...)
 	return s, fvDial(t, s)
 }
 

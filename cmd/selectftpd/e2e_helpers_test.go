@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +30,13 @@ var bins struct {
 	plugins map[string]string
 }
 
-var verbs = []string{"put", "get", "helps", "upper"}
+// verbs are the plugins a test server runs unless it names others;
+// fileVerbs are the file-management verbs, built too (allVerbs).
+var (
+	verbs     = []string{"put", "get", "helps", "upper"}
+	fileVerbs = []string{"ls", "stat", "rm", "mkdir", "mv", "sum", "cd", "pwd"}
+	allVerbs  = append(slices.Clone(verbs), fileVerbs...)
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -48,7 +55,7 @@ func TestMain(m *testing.M) {
 		bins.client = filepath.Join(dir, "selectftp")
 		bins.plugins = map[string]string{}
 		targets := map[string]string{bins.server: "./cmd/selectftpd", bins.client: "./cmd/selectftp"}
-		for _, v := range verbs {
+		for _, v := range allVerbs {
 			bins.plugins[v] = filepath.Join(dir, "plugins", v)
 			targets[bins.plugins[v]] = "./plugins/" + v + "/plugin"
 		}

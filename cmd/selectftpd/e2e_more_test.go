@@ -14,12 +14,12 @@ import (
 // with a fresh empty root, and prints exactly what the README shows.
 func TestPluginReadmeExamples(t *testing.T) {
 	readmes, _ := filepath.Glob("../../plugins/*/README.md")
-	if len(readmes) != len(verbs) {
-		t.Fatalf("found %d plugin READMEs, want %d", len(readmes), len(verbs))
+	if len(readmes) != len(allVerbs) {
+		t.Fatalf("found %d plugin READMEs, want %d", len(readmes), len(allVerbs))
 	}
 	for _, path := range readmes {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
-			s := startServer(t, nil)
+			s := startServer(t, nil, allVerbs...)
 			dir := t.TempDir()
 			examples := readme.Examples(t, path)
 			for _, ex := range examples {
