@@ -147,12 +147,13 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 		want string // in stderr
 	}{
 		{"get missing file", []string{"get", "nope.txt"}, "not_found"},
-		{"get dot-dot", []string{"get", "../secret"}, "permission"},
-		{"get absolute", []string{"get", filepath.Join(outside, "secret")}, "permission"},
+		// Paths are virtual: ".." stops at the top of the tree and "/" is
+		// its top, so these name files inside it, which do not exist.
+		{"get dot-dot", []string{"get", "../secret"}, "not_found"},
+		{"get absolute", []string{"get", filepath.Join(outside, "secret")}, "not_found"},
 		{"get symlink out", []string{"get", "link"}, "permission"},
-		{"put dot-dot", []string{"put", "f", "../escaped"}, "permission"},
 		{"put through symlinked folder", []string{"put", "f", "dirlink/escaped"}, "permission"},
-		{"put absolute", []string{"put", "f", filepath.Join(outside, "abs")}, "permission"},
+		{"put absolute", []string{"put", "f", filepath.Join(outside, "abs")}, "no folder"},
 		{"put missing local", []string{"put", "does-not-exist"}, "does-not-exist"},
 		{"get without args", []string{"get"}, "usage"},
 		{"put without args", []string{"put"}, "usage"},
@@ -173,9 +174,19 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 			}
 		})
 	}
+	// put ../escaped lands at the top of the tree, never beside it.
+	if r := s.clientIn(dir, "", "put", "f", "../escaped"); r.code != 0 {
+		t.Fatalf("put ../escaped: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(s.root, "escaped")); err != nil {
+		t.Fatalf("put ../escaped did not land at the top of the tree: %v", err)
+	}
 	for _, name := range []string{"escaped", "abs"} {
 		if _, err := os.Stat(filepath.Join(outside, name)); err == nil {
 			t.Fatalf("%s was written outside the root", name)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(s.root), name)); err == nil {
+			t.Fatalf("%s was written beside the root", name)
 		}
 	}
 	// A failed get leaves no local file behind.

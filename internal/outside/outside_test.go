@@ -136,7 +136,7 @@ func TestReadmeEmbeddingProgram(t *testing.T) {
 	if err := c.Get(ctx, "missing.txt", &back, nil); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("get of a missing file: %v, want ErrNotFound", err)
 	}
-	if verbs, err := c.Verbs(ctx); err != nil || strings.Join(verbs, " ") != "get helps put upper" {
+	if verbs, err := c.Verbs(ctx); err != nil || strings.Join(verbs, " ") != "cd get helps ls mkdir mv put pwd rm stat sum upper" {
 		t.Fatalf("verbs %v, %v", verbs, err)
 	}
 
