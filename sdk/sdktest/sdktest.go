@@ -77,6 +77,9 @@ type Request struct {
 	// Root is the folder the command's Request.Root is opened on; empty
 	// means a new t.TempDir().
 	Root string
+	// Dir is the session's current folder (sdk.Request.Dir); empty means
+	// "/". What the command sets with sdk.SetDir is Result.Dir.
+	Dir string
 	// Commands is what Host.Commands returns; nil means the command's own
 	// description only.
 	Commands []sdk.Description
@@ -100,6 +103,10 @@ type Result struct {
 	// Message is the status message a client sees: sdk.MessageOf(Err), or
 	// empty on success.
 	Message string
+	// Dir is the session's current folder after the request: what the
+	// command set with sdk.SetDir if it succeeded, else Request.Dir (or
+	// "/"), as a server keeps it.
+	Dir string
 }
 
 // Run calls cmd.Run once with req and returns what it answered. It fails the
@@ -151,13 +158,20 @@ func Run(t testing.TB, cmd sdk.Command, req Request) Result {
 		BodySize:   size,
 		Checksum:   checksum,
 		Root:       root,
+		Dir:        req.Dir,
 		Host:       host{cmds: cmds},
 		Log:        hclog.New(&hclog.LoggerOptions{Name: desc.Verb, Output: t.Output(), Level: hclog.Debug}),
 		SessionID:  "sdktest",
 		RemoteAddr: "127.0.0.1:0",
 	}
-	res := Result{Err: call(t, ctx, cmd, r, w)}
+	res := Result{Err: call(t, ctx, cmd, r, w), Dir: req.Dir}
 	res.Meta, res.Body = w.result()
+	if res.Dir == "" {
+		res.Dir = "/"
+	}
+	if d := w.newDir(); d != "" && res.Err == nil {
+		res.Dir = d
+	}
 	res.Code = sdk.CodeOf(res.Err)
 	if res.Err != nil {
 		res.Message = sdk.MessageOf(res.Err)
@@ -239,6 +253,21 @@ type recorder struct {
 	mu   sync.Mutex
 	meta respond.Meta // the rule of every ResponseWriter: metadata, then body
 	body []byte
+	dir  string // set by sdk.SetDir
+}
+
+// SetSessionDir is where sdk.SetDir lands, as on a server.
+func (w *recorder) SetSessionDir(dir string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.dir = dir
+	return nil
+}
+
+func (w *recorder) newDir() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dir
 }
 
 func (w *recorder) SetMeta(key string, value any) error {

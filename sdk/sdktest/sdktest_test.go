@@ -255,3 +255,32 @@ func TestServeGRPCConfigure(t *testing.T) {
 		t.Errorf("Configure with a bad setting: %v", err)
 	}
 }
+
+// Run gives the command the session's folder and reports the one it sets,
+// keeping the old one when the request fails.
+func TestRunDir(t *testing.T) {
+	cd := sdk.Func(sdk.Description{Verb: "cd"}, func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+		rel, err := req.Resolve(req.Args[0])
+		if err != nil {
+			return err
+		}
+		if err := sdk.SetDir(w, sdk.Virtual(rel)); err != nil {
+			return err
+		}
+		if len(req.Args) > 1 {
+			return sdk.Errorf(sdk.CodeNotFound, "asked to fail")
+		}
+		return nil
+	})
+	sdktest.Each(t, cd, func(t *testing.T, cd sdk.Command) {
+		if r := sdktest.Run(t, cd, sdktest.Request{Dir: "/a", Args: []string{"b"}}); r.Err != nil || r.Dir != "/a/b" {
+			t.Fatalf("cd b in /a: %+v", r)
+		}
+		if r := sdktest.Run(t, cd, sdktest.Request{Dir: "/a", Args: []string{"b", "fail"}}); r.Err == nil || r.Dir != "/a" {
+			t.Fatalf("a failed cd: %+v", r)
+		}
+		if r := sdktest.Run(t, cd, sdktest.Request{Args: []string{".."}}); r.Dir != "/" {
+			t.Fatalf("cd .. at the top: %+v", r)
+		}
+	})
+}
