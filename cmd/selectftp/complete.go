@@ -7,7 +7,7 @@ import (
 )
 
 // shellVerbs are the words the shell knows besides the server's verbs.
-var shellVerbs = []string{"help", "?", "quit", "exit"}
+var shellVerbs = []string{"help", "?", "quit", "exit", "lcd", "lpwd", "lls"}
 
 // completionCandidates merges the server's verbs with the shell's own.
 func completionCandidates(serverVerbs []string) []string {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"golang.org/x/term"
 )
@@ -27,16 +28,28 @@ func runShell(s *session, fd int) int {
 		termOut = os.Stderr // keep the prompt out of redirected output
 	}
 
-	cands := completionCandidates(s.greet(termOut))
+	cmp := &completer{
+		verbs:  completionCandidates(s.greet(termOut)),
+		remote: s.remoteLister,
+		local:  localLister,
+	}
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
 	}{&ctrlCReader{r: os.Stdin}, termOut}, "selectftp> ")
+	// Warnings may come while the terminal is raw, where a bare \n would
+	// not return the cursor to the left.
+	warn := crlfWriter{s.stderr}
+	histFile, err := historyPath()
+	if err != nil {
+		fmt.Fprintf(warn, "selectftp: warning: the history is not kept (%v)\n", err)
+	}
+	t.History = loadHistory(histFile, historyMax, warn)
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		if key != '\t' {
 			return "", 0, false
 		}
-		newLine, newPos, list, ok := completeFirstWord(line, pos, cands)
+		newLine, newPos, list, ok := cmp.complete(line, pos)
 		if len(list) > 0 {
 			// Terminal.Write redraws the prompt and line below the list.
 			// It runs on its own goroutine because it takes the
@@ -73,6 +86,17 @@ func runShell(s *session, fd int) int {
 			fmt.Fprintf(s.stderr, "selectftp: read command: %v\n", err)
 			return exitFailed
 		}
+		if rest, ok := strings.CutPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "!"); ok {
+			// The child has the terminal: Ctrl-C is its business, and the
+			// shell's handler, with no command to cancel, ignores it.
+			if err := s.bang(rest); err != nil {
+				fmt.Fprintf(s.stderr, "selectftp: %v\n", err)
+			}
+			if sh.running(nil) {
+				return exitInterrupted
+			}
+			continue
+		}
 		words, err := splitWords(line)
 		if err != nil {
 			fmt.Fprintf(s.stderr, "selectftp: %v\n", err)
@@ -83,6 +107,12 @@ func runShell(s *session, fd int) int {
 		}
 		if words[0] == "quit" || words[0] == "exit" {
 			return exitOK
+		}
+		if ok, err := s.localCommand(words); ok {
+			if err != nil {
+				fmt.Fprintf(s.stderr, "selectftp: %v\n", err)
+			}
+			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		sh.running(cancel)
@@ -100,6 +130,16 @@ func runShell(s *session, fd int) int {
 			return exitInterrupted
 		}
 	}
+}
+
+// crlfWriter ends lines with \r\n, for a terminal that may be raw.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // greet connects, says so, and returns the server's verbs for completion.
