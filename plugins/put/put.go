@@ -36,6 +36,10 @@ cannot fit before a byte is sent.
 
 Parameters:
   path      the file to write (or the first word after put)
+  mtime     the modification time to give it (RFC 3339, e.g.
+            2024-05-01T12:00:00.5Z); optional
+  mode      its permission bits in octal, 0 to 0777 (e.g. 0644);
+            optional
 
 Settings:
   max_size    the largest upload in bytes; 0 (the default) is no limit
@@ -114,6 +118,9 @@ func (p *put) Configure(_ context.Context, settings map[string]any) error {
 type putParams struct {
 	Path string   `mapstructure:"path"`
 	Args []string `mapstructure:"args"`
+	// MTime and Mode are the client's -p: see keep.
+	MTime string `mapstructure:"mtime"`
+	Mode  string `mapstructure:"mode"`
 }
 
 // upload is one validated put request.
@@ -126,6 +133,8 @@ type upload struct {
 	// hold, if set, is told the staged file, whose blocks the space
 	// check counts as written.
 	hold func(*os.File)
+	// keep is the time and mode the client asked the file to have.
+	keep kept
 }
 
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -227,7 +236,11 @@ func parse(req *sdk.Request) (*upload, error) {
 	if size < 0 || req.Body == nil {
 		size = -1
 	}
-	return &upload{name: name, path: rel, dir: dir, base: base, size: size}, nil
+	k, err := parseKept(p.MTime, p.Mode)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{name: name, path: rel, dir: dir, base: base, size: size, keep: k}, nil
 }
 
 // check refuses a target whose folder is missing or that is a folder,
@@ -308,6 +321,9 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 		return fail(sdk.Errorf(sdk.CodeTooLarge, "the upload is over the limit of %d bytes", maxSize))
 	}
 	if err := keepMode(root, u.path, f); err != nil {
+		return fail(err)
+	}
+	if err := u.keep.apply(f); err != nil {
 		return fail(err)
 	}
 	if alg, err := checksum.Parse(got.Algorithm); err == nil {
