@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/internal/ratelimit"
 )
 
 // prepare checks a command's words and does its local work, such as
@@ -27,6 +28,19 @@ func (s *session) prepare(ctx context.Context, words []string) (act action, clea
 	case "get":
 		act, err := s.get(args)
 		return act, noop, err
+	case "mget", "mput":
+		if len(args) == 0 {
+			return nil, noop, usagef("usage: %s GLOB...", verb)
+		}
+		if err := noFlags(args); err != nil {
+			return nil, noop, err
+		}
+		return func(ctx context.Context, c *client.Conn) error {
+			if verb == "mget" {
+				return s.mget(ctx, c, args)
+			}
+			return s.mput(ctx, c, args)
+		}, noop, nil
 	case "helps", "help", "?":
 		if len(args) > 1 {
 			return nil, noop, usagef("usage: helps [VERB]")
@@ -72,8 +86,13 @@ func (s *session) print(text string) {
 
 func (s *session) put(ctx context.Context, args []string) (action, func(), error) {
 	noop := func() {}
+	const usage = "usage: put [-r] [-p] LOCAL [REMOTE]"
+	flags, _, args, err := fileFlags("put", usage, args, "rp")
+	if err != nil {
+		return nil, noop, err
+	}
 	if len(args) < 1 || len(args) > 2 {
-		return nil, noop, usagef("usage: put LOCAL [REMOTE]")
+		return nil, noop, usagef("%s", usage)
 	}
 	if err := noFlags(args); err != nil {
 		return nil, noop, err
@@ -89,6 +108,13 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 		}
 		return s.putStdin(ctx, remote)
 	}
+	if fi, err := os.Stat(local); flags['r'] && err == nil && fi.IsDir() {
+		return func(ctx context.Context, c *client.Conn) error {
+			return s.putTree(ctx, c, local, s.treeTarget(ctx, c, local, remote), flags['p'])
+		}, noop, nil
+	} else if err == nil && fi.IsDir() {
+		return nil, noop, usagef("put %s: a folder (put -r copies folders)", local)
+	}
 	switch {
 	case remote == "":
 		remote = filepath.Base(local)
@@ -96,14 +122,7 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 		remote += filepath.Base(local)
 	}
 	return func(ctx context.Context, c *client.Conn) error {
-		start := time.Now()
-		update, finish := s.progress("put " + remote)
-		err := c.PutFile(ctx, local, remote, update)
-		n := finish()
-		if err == nil {
-			s.summary("put", local, remote, n, start)
-		}
-		return err
+		return s.transfer(ctx, c, job{verb: "put", local: local, remote: remote}, flags['p'])
 	}, noop, nil
 }
 
@@ -117,6 +136,10 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 		return nil, noop, usagef("put -: stdin carries the commands here; put - works only as a single command")
 	}
 	in := &countingReader{r: newStopReader(ctx, s.stdin)}
+	var body io.Reader = in
+	if s.rate > 0 {
+		body = &ratelimit.Reader{Ctx: ctx, R: in, L: ratelimit.New(s.rate)}
+	}
 	return func(ctx context.Context, c *client.Conn) error {
 		if in.n > 0 {
 			// A retry on a new connection cannot send stdin again.
@@ -124,7 +147,7 @@ func (s *session) putStdin(ctx context.Context, remote string) (action, func(), 
 		}
 		start := time.Now()
 		update, finish := s.progress("put " + remote)
-		err := c.Put(ctx, in, -1, remote, update)
+		err := c.Put(ctx, body, -1, remote, update)
 		finish()
 		if err == nil {
 			s.summary("put", "stdin", remote, in.n, start)
@@ -146,8 +169,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *session) get(args []string) (action, error) {
+	const usage = "usage: get [-r] [-p] REMOTE [LOCAL]"
+	flags, _, args, err := fileFlags("get", usage, args, "rp")
+	if err != nil {
+		return nil, err
+	}
 	if len(args) < 1 || len(args) > 2 {
-		return nil, usagef("usage: get REMOTE [LOCAL]")
+		return nil, usagef("%s", usage)
 	}
 	if err := noFlags(args); err != nil {
 		return nil, err
@@ -159,10 +187,42 @@ func (s *session) get(args []string) (action, error) {
 		local = args[1]
 	}
 	if local == "-" {
+		if flags['r'] {
+			return nil, usagef("get -r %s -: a folder cannot go to stdout", remote)
+		}
 		return func(ctx context.Context, c *client.Conn) error {
 			update, finish := s.progress("get " + remote)
 			defer finish()
-			return c.Get(ctx, remote, s.stdout, update)
+			w := s.stdout
+			if s.rate > 0 {
+				w = &ratelimit.Writer{Ctx: ctx, W: w, L: ratelimit.New(s.rate)}
+			}
+			return c.Get(ctx, remote, w, update)
+		}, nil
+	}
+	if flags['r'] {
+		return func(ctx context.Context, c *client.Conn) error {
+			e, err := c.Stat(ctx, remote)
+			if err != nil {
+				return err
+			}
+			if !e.IsDir() {
+				to := local
+				if to == "" || isDir(to) {
+					to = filepath.Join(to, path.Base(e.Path))
+				}
+				return s.transfer(ctx, c, job{verb: "get", remote: remote, local: to, entry: &e}, flags['p'])
+			}
+			to := local
+			switch {
+			case to != "" && isDir(to) && e.Path != "/":
+				to = filepath.Join(to, path.Base(e.Path))
+			case to == "" && e.Path == "/":
+				return usagef("get -r %s: give a LOCAL folder", remote)
+			case to == "":
+				to = path.Base(e.Path)
+			}
+			return s.getTree(ctx, c, e, to, flags['p'])
 		}, nil
 	}
 	if local == "" || isDir(local) {
@@ -172,14 +232,7 @@ func (s *session) get(args []string) (action, error) {
 		local = filepath.Join(local, base)
 	}
 	return func(ctx context.Context, c *client.Conn) error {
-		start := time.Now()
-		update, finish := s.progress("get " + remote)
-		err := c.GetFile(ctx, remote, local, update)
-		n := finish()
-		if err == nil {
-			s.summary("get", remote, local, n, start)
-		}
-		return err
+		return s.transfer(ctx, c, job{verb: "get", remote: remote, local: local}, flags['p'])
 	}, nil
 }
 
@@ -204,4 +257,22 @@ func (s *session) summary(verb, from, to string, n int64, start time.Time) {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// treeTarget is where put -r LOCAL [REMOTE] copies the folder, as cp -r
+// does: REMOTE itself, or inside it when it ends in "/" or is an existing
+// folder; LOCAL's base name in the remote folder without REMOTE. The
+// result is absolute, for -P's connections, which start at the top.
+func (s *session) treeTarget(ctx context.Context, c *client.Conn, local, remote string) string {
+	base := filepath.Base(filepath.Clean(local))
+	switch {
+	case remote == "":
+		return s.abs(base)
+	case strings.HasSuffix(remote, "/"):
+		return s.abs(remote + base)
+	}
+	if e, err := c.Stat(ctx, remote); err == nil && e.IsDir() {
+		return s.abs(path.Join(remote, base))
+	}
+	return s.abs(remote)
 }

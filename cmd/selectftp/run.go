@@ -22,7 +22,7 @@ const (
 	addrEnv     = "SELECTFTP_ADDR"
 )
 
-const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [--json] [VERB ARGS...]
+const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [--json] [-P N] [--limit-rate RATE] [VERB ARGS...]
        selectftp [options] -c "CMD; CMD..."    selectftp [options] -b FILE
 
 Commands:
@@ -37,6 +37,9 @@ Commands:
   put - REMOTE         upload stdin, streamed as it arrives (no temporary file);
                        kept only if stdin ends normally: Ctrl-C leaves nothing
   get REMOTE [LOCAL]   download REMOTE (LOCAL: its base name here, a folder, or - for stdout)
+  get/put -r           a folder and all inside; -p keeps modification times and modes
+  mget GLOB...         download the remote files the globs match, here
+  mput GLOB...         upload the local files the globs match, to the remote folder
   helps [VERB]         list the server's verbs, or show one's usage (also: help, ?)
   upper TEXT...        the text, upper-cased
   VERB ARGS...         any other verb, sent to the server as typed
@@ -53,6 +56,8 @@ Options:
   -q                   no progress bar or transfer summary
   --json               one JSON object per result on stdout (entries,
                        transfers, errors as {"error":...,"code":...})
+  -P N                 N transfers at once over N connections (-r, mget, mput)
+  --limit-rate RATE    cap each transfer at RATE bytes/s (512K, 8M: as curl)
   -c "CMD; CMD"        run the commands, stop at the first that fails
   -b FILE              run the commands in FILE (- for stdin), one a line;
                        stop at the first failure unless the line starts with -
@@ -72,6 +77,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "")
 	cmds := fs.String("c", "", "")
 	batch := fs.String("b", "", "")
+	parallel := fs.Int("P", 1, "")
+	rateText := fs.String("limit-rate", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			io.WriteString(stdout, usageText)
@@ -86,7 +93,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	rate, rerr := parseTransferFlags(*parallel, *rateText)
+	if rerr != nil {
+		fmt.Fprintf(stderr, "selectftp: %v (see selectftp --help)\n", rerr)
+		return exitUsage
+	}
 	s := &session{
+		parallel: *parallel,
+		rate:     rate,
 		addr:     serverAddr(*addr, os.Getenv(addrEnv)),
 		checksum: *sum,
 		stdin:    stdin,

@@ -33,6 +33,10 @@ type session struct {
 	// dir is the remote folder the last cd reached ("" for none): a new
 	// connection starts at the top, so connect goes back there.
 	dir string
+	// parallel is -P: transfers at once for get -r, put -r, mget, mput;
+	// rate is --limit-rate in bytes/s per transfer (0: none).
+	parallel int
+	rate     int64
 
 	conn *client.Conn
 	// verbs caches helps' list for the connection verbsOf.
