@@ -83,6 +83,9 @@ func (h *history) Add(line string) {
 	if strings.TrimSpace(line) == "" || strings.ContainsAny(line, "\r\n") {
 		return
 	}
+	if w := strings.TrimSpace(line); w == "quit" || w == "exit" {
+		return // the next session's Up should find the last real command
+	}
 	if n := len(h.lines); n > 0 && h.lines[n-1] == line {
 		return // repeating a command does not push older ones out
 	}

@@ -27,12 +27,12 @@ func TestHistoryPath(t *testing.T) {
 }
 
 // The file and its folder are private, lines survive to the next load,
-// most recent first, and blank or repeated lines are not kept.
+// most recent first, and blank or repeated lines and quit are not kept.
 func TestHistoryPersistsPrivately(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "selectftp", "history")
 	var warn bytes.Buffer
 	h := loadHistory(path, historyMax, &warn)
-	for _, l := range []string{"ls", "  ", "upper one", "upper one", "get a"} {
+	for _, l := range []string{"ls", "  ", "upper one", "upper one", "get a", "quit"} {
 		h.Add(l)
 	}
 	if warn.Len() > 0 {
