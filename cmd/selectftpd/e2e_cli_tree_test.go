@@ -163,8 +163,8 @@ func TestCLITreeGlobs(t *testing.T) {
 }
 
 // TestCLITreeParallel: -P 8 over 100 small files, both ways, by -r and by
-// mput/mget: every file arrives whole, and the server saw several
-// connections at once.
+// mput/mget: every file arrives whole. (It does not check that the
+// transfers overlapped in time.)
 func TestCLITreeParallel(t *testing.T) {
 	s := startFileServer(t)
 	work := t.TempDir()
