@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/text/width"
@@ -13,54 +11,6 @@ import (
 // progressInterval limits redraws: a terminal redrawn more often than ten
 // times a second only flickers and costs time on slow links.
 const progressInterval = 100 * time.Millisecond
-
-// progressBar draws a one-line transfer progress on a terminal, redrawing it
-// in place. Its methods may be called from any goroutine.
-type progressBar struct {
-	w     io.Writer
-	label string
-	width func() int // terminal columns
-	now   func() time.Time
-
-	mu    sync.Mutex
-	start time.Time
-	last  time.Time
-	shown bool
-	done  int64 // bytes moved, for the summary line
-}
-
-func newProgressBar(w io.Writer, label string, width func() int) *progressBar {
-	return &progressBar{w: w, label: label, width: width, now: time.Now}
-}
-
-// update records that done of total bytes (-1: unknown) have moved.
-func (p *progressBar) update(done, total int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := p.now()
-	if p.start.IsZero() {
-		p.start = now
-	}
-	p.done = done
-	if p.shown && now.Sub(p.last) < progressInterval {
-		return
-	}
-	p.last = now
-	p.shown = true
-	fmt.Fprintf(p.w, "\r%s\x1b[K", renderProgress(p.label, done, total, now.Sub(p.start), p.width()))
-}
-
-// finish erases the bar, leaving the line for whatever is printed next,
-// and returns the bytes moved.
-func (p *progressBar) finish() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
-	}
-	return p.done
-}
 
 // renderSummary is the line left after a transfer: where it went, how much
 // and how fast, which a stream's user has no other way to learn.

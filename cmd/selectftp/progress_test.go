@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -68,32 +67,6 @@ func TestRenderProgress(t *testing.T) {
 		if n := columns(got); n >= tt.width {
 			t.Errorf("%q is %d columns, not under %d", got, n, tt.width)
 		}
-	}
-}
-
-func TestProgressBarThrottlesAndClears(t *testing.T) {
-	var out strings.Builder
-	now := time.Unix(1000, 0)
-	p := newProgressBar(&out, "get f", func() int { return 60 })
-	p.now = func() time.Time { return now }
-	p.update(0, 100)
-	for i := range 50 { // 50 updates within 49 ms: none drawn
-		now = now.Add(time.Millisecond)
-		p.update(int64(i), 100)
-	}
-	now = now.Add(progressInterval)
-	p.update(60, 100)
-	if n := strings.Count(out.String(), "\r"); n != 2 {
-		t.Errorf("drew %d times, want 2: %q", n, out.String())
-	}
-	p.finish()
-	if !strings.HasSuffix(out.String(), "\r\x1b[K") {
-		t.Errorf("not cleared at the end: %q", out.String())
-	}
-	out.Reset()
-	p.finish()
-	if out.Len() != 0 {
-		t.Errorf("second finish wrote %q", out.String())
 	}
 }
 

@@ -118,6 +118,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			return 80
 		}
+		s.bars = newBarSet(stderr, s.width)
+		s.stderr = s.bars.writer() // messages go above running bars
 	}
 	defer s.drop()
 

@@ -25,6 +25,8 @@ type session struct {
 	// then show a progress bar and a summary line.
 	tty   bool
 	width func() int
+	// bars draws the progress lines when tty is set (progress).
+	bars *barSet
 	// json prints one JSON object per result on stdout (--json).
 	json bool
 	// stdoutTTY is set when stdout is a terminal: only then is a user told
@@ -127,9 +129,8 @@ func (s *session) drop() {
 // progress returns a Progress for a transfer and the function that ends
 // it, returning the bytes moved, or no-ops when no terminal is watching.
 func (s *session) progress(label string) (client.Progress, func() int64) {
-	if !s.tty {
+	if !s.tty || s.bars == nil {
 		return nil, func() int64 { return 0 }
 	}
-	p := newProgressBar(s.stderr, label, s.width)
-	return p.update, p.finish
+	return s.bars.add(label)
 }
