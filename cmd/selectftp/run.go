@@ -45,8 +45,10 @@ Commands:
   VERB ARGS...         any other verb, sent to the server as typed
 
 Without a VERB, selectftp reads commands from stdin: an interactive shell
-on a terminal (tab completes verbs; quit, exit or Ctrl-D leaves), otherwise
-one command per line (blank lines and # comments skipped).
+on a terminal (tab completes verbs, remote and local paths; history is kept
+across sessions; lcd, lpwd, lls and !CMD work locally; Ctrl-C stops the
+running transfer; quit, exit or Ctrl-D leaves), otherwise one command per
+line (blank lines and # comments skipped).
 
 Options:
   --addr HOST:PORT     server address (default $SELECTFTP_ADDR or 127.0.0.1:2121)
