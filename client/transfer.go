@@ -75,23 +75,7 @@ func putRequest(remote string) protocol.Request {
 // while another goroutine hashes them from the page cache, so the upload
 // starts at once and the CPU never copies the file.
 func (c *Conn) PutFile(ctx context.Context, localPath, remote string, progress Progress) error {
-	if remote == "" {
-		remote = filepath.Base(localPath)
-	}
-	f, err := os.Open(localPath)
-	if err != nil {
-		return fmt.Errorf("put: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("put: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("put: %s is not a regular file", localPath)
-	}
-	size := fi.Size()
-	return c.put(ctx, f, remote, progress, hooks{size: size, file: f, expect: size > expectAbove})
+	return c.PutFileWith(ctx, localPath, remote, FileOptions{Progress: progress})
 }
 
 // Get downloads the remote file remote into w. The bytes are hashed as they

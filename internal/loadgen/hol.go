@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/internal/ratelimit"
 )
 
 // HOLOptions configures HeadOfLine.
@@ -140,9 +141,9 @@ func HeadOfLine(ctx context.Context, o HOLOptions) Result {
 // holTransfer runs one transfer of transfer stream i, counting its bytes
 // into moved as they go and calling started at the first.
 func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, moved *atomic.Int64, started func()) error {
-	var l *Limiter
+	var l *ratelimit.Limiter
 	if o.Rate > 0 {
-		l = NewLimiter(o.Rate)
+		l = ratelimit.New(o.Rate)
 	}
 	if o.Dir == "get" {
 		readSize := DefaultReadSize
@@ -156,7 +157,7 @@ func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, moved *at
 		defer c.Close()
 		var w io.Writer = &countingWriter{n: moved, first: started}
 		if l != nil {
-			w = &limitedWriter{ctx: ctx, w: w, l: l}
+			w = &ratelimit.Writer{Ctx: ctx, W: w, L: l}
 		}
 		return getOnce(ctx, c, o.Path, w, false)
 	}
@@ -166,7 +167,7 @@ func holTransfer(ctx context.Context, o HOLOptions, i int, src Source, moved *at
 	}
 	defer done()
 	if l != nil {
-		body = &limitedReader{ctx: ctx, r: body, l: l}
+		body = &ratelimit.Reader{Ctx: ctx, R: body, L: l}
 	}
 	body = &countingReader{r: body, n: moved, first: started}
 	c, err := dialTransfer(ctx, o.Addr, 0, true)
@@ -196,7 +197,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 }
 
 // countingReader adds what is read from r to n, calling first once
-// before the first bytes. In front of a limitedReader it counts bytes as
+// before the first bytes. In front of a ratelimit.Reader it counts bytes as
 // they are handed to the socket, paced.
 type countingReader struct {
 	r     io.Reader

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/selectftp/selectftp/client"
+	"github.com/selectftp/selectftp/internal/ratelimit"
 	"github.com/selectftp/selectftp/protocol"
 )
 
@@ -148,7 +149,7 @@ type TransferOptions struct {
 	// ReadSize is the read size of downloads (<= 0: DefaultReadSize).
 	ReadSize int
 	// Rate paces each transfer to this many bytes/s (0: as fast as it
-	// goes); see Limiter.
+	// goes); see ratelimit.Limiter.
 	Rate int64
 	// Verify makes each download check the server's digest, as the CLI
 	// does, instead of counting bytes only.
@@ -157,7 +158,7 @@ type TransferOptions struct {
 
 // readSize returns the read size for a download: a paced one reads in the
 // limiter's chunks, so its pacing holds over short windows.
-func (o TransferOptions) readSize(l *Limiter) int {
+func (o TransferOptions) readSize(l *ratelimit.Limiter) int {
 	if l != nil {
 		return l.Chunk()
 	}
@@ -168,11 +169,11 @@ func (o TransferOptions) readSize(l *Limiter) int {
 }
 
 // limiter returns a new Limiter for one transfer, nil when unpaced.
-func (o TransferOptions) limiter() *Limiter {
+func (o TransferOptions) limiter() *ratelimit.Limiter {
 	if o.Rate <= 0 {
 		return nil
 	}
-	return NewLimiter(o.Rate)
+	return ratelimit.New(o.Rate)
 }
 
 // Get downloads path once on each of conns connections at once, throwing
@@ -195,7 +196,7 @@ func Get(ctx context.Context, addr, path string, conns int, o TransferOptions) R
 		var n counter
 		var w io.Writer = &n
 		if l != nil {
-			w = &limitedWriter{ctx: ctx, w: w, l: l}
+			w = &ratelimit.Writer{Ctx: ctx, W: w, L: l}
 		}
 		t0 := time.Now()
 		err = getOnce(ctx, c, path, w, o.Verify)
@@ -302,14 +303,14 @@ func Put(ctx context.Context, addr, path string, src Source, conns int, o Transf
 }
 
 // putOne dials and uploads src once, paced by l when it is not nil.
-func putOne(ctx context.Context, addr, name string, src Source, size int64, l *Limiter) (t0, t1 time.Time, err error) {
+func putOne(ctx context.Context, addr, name string, src Source, size int64, l *ratelimit.Limiter) (t0, t1 time.Time, err error) {
 	body, done, err := src.open()
 	if err != nil {
 		return t0, t1, err
 	}
 	defer done()
 	if l != nil {
-		body = &limitedReader{ctx: ctx, r: body, l: l}
+		body = &ratelimit.Reader{Ctx: ctx, R: body, L: l}
 	}
 	c, err := dialTransfer(ctx, addr, 0, true)
 	if err != nil {

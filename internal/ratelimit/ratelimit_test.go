@@ -113,3 +113,20 @@ func TestParse(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestIdleDoesNotBank: a limiter idle for long holds only its burst, so a
+// transfer that resumes after a pause is not let through at full speed.
+func TestIdleDoesNotBank(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	l := NewWithClock(1e6, clk.now, clk.sleep)
+	clk.t = clk.t.Add(10 * time.Second) // idle
+	t0 := clk.t
+	l.Wait(context.Background(), int(l.burst)) // free: the bucket is full
+	if clk.t != t0 {
+		t.Fatalf("waited %v for the burst", clk.t.Sub(t0))
+	}
+	l.Wait(context.Background(), 100_000) // 100 ms at 1 MB/s
+	if d := clk.t.Sub(t0); d != 100*time.Millisecond {
+		t.Errorf("100 kB after the burst took %v, want 100ms", d)
+	}
+}
