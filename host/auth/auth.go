@@ -1,0 +1,51 @@
+// Package auth is what the host knows of users: the Account a session logs
+// in as, and the Store accounts come from. The host authenticates with
+// SCRAM-SHA-256 (RFC 5802, RFC 7677), so an Account holds SCRAM's stored
+// keys, never a password: the password crosses no wire and no file.
+// An embedding program serves its own users by implementing Store.
+package auth
+
+import (
+	"errors"
+
+	"github.com/xdg-go/scram"
+)
+
+// Perm is one thing a user may do. The host checks them before a command
+// runs, so a plugin that forgets cannot grant one.
+type Perm string
+
+// The permissions, one per kind of change or access.
+const (
+	PermList   Perm = "list"   // ls, stat, sum of names
+	PermRead   Perm = "read"   // get, sum
+	PermWrite  Perm = "write"  // put (new files and overwrites)
+	PermDelete Perm = "delete" // rm
+	PermMkdir  Perm = "mkdir"  // mkdir
+	PermRename Perm = "rename" // mv
+)
+
+// Account is one user as the host sees it.
+type Account struct {
+	Name string
+	// Root is the user's tree, "/" for them: an absolute folder, or one
+	// relative to the server's root.
+	Root string
+	// Perms apply everywhere in the tree, unless PathPerms says otherwise
+	// for a sub-path.
+	Perms []Perm
+	// PathPerms maps a virtual path ("/incoming") to the permissions at
+	// and below it; the longest matching path wins.
+	PathPerms map[string][]Perm
+	// Credentials verify a SCRAM-SHA-256 proof without the password.
+	Credentials scram.StoredCredentials
+}
+
+// ErrUnknownUser is Store.Lookup's error for a name it does not know.
+var ErrUnknownUser = errors.New("auth: unknown user")
+
+// Store finds accounts by name. It must be safe for concurrent use: every
+// login looks up its user.
+type Store interface {
+	Lookup(name string) (Account, error)
+}
