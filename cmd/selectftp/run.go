@@ -38,6 +38,7 @@ Commands:
                        kept only if stdin ends normally: Ctrl-C leaves nothing
   get REMOTE [LOCAL]   download REMOTE (LOCAL: its base name here, a folder, or - for stdout)
   get/put -r           a folder and all inside; -p keeps modification times and modes
+  get/put -c           resume an interrupted transfer: only the missing bytes travel
   mget GLOB...         download the remote files the globs match, here
   mput GLOB...         upload the local files the globs match, to the remote folder
   helps [VERB]         list the server's verbs, or show one's usage (also: help, ?)
@@ -110,6 +111,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		stderr:   stderr,
 		width:    func() int { return 80 },
 		json:     *jsonOut,
+		quiet:    *quiet,
 	}
 	_, s.stdoutTTY = terminalFd(stdout)
 	if fd, ok := terminalFd(stderr); ok && !*quiet {

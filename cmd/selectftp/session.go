@@ -39,6 +39,8 @@ type session struct {
 	// rate is --limit-rate in bytes/s per transfer (0: none).
 	parallel int
 	rate     int64
+	// quiet is -q: no notices either (resume restarts).
+	quiet bool
 
 	conn *client.Conn
 	// verbs caches helps' list for the connection verbsOf.
