@@ -38,4 +38,10 @@ const (
 	CodeBusy Code = "busy"
 	// CodeShuttingDown is a connection closed by a graceful shutdown.
 	CodeShuttingDown Code = "shutting_down"
+	// CodeAuthFailed is a failed login: a wrong password and an unknown
+	// user get the same one.
+	CodeAuthFailed Code = "auth_failed"
+	// CodeUnauthenticated is a Request before the login a server with
+	// users requires.
+	CodeUnauthenticated Code = "unauthenticated"
 )

@@ -16,6 +16,12 @@ type Hello struct {
 	// accepts for a transfer, its default first; a client picks one per
 	// request (Request.Checksum).
 	Checksums []string `json:"checksums,omitempty"`
+	// Auth lists, server to client, the login mechanisms the server
+	// takes (MechSCRAMSHA256); a client logs in with A frames before its
+	// first Request. Empty: the server has no users.
+	Auth []string `json:"auth,omitempty"`
+	// Anonymous says, server to client, that requests need no login.
+	Anonymous bool `json:"anonymous,omitempty"`
 }
 
 // Request starts a command. Its body follows as Data frames closed by End,
@@ -68,6 +74,10 @@ type Status struct {
 	Message string `json:"message,omitempty"`
 	Size    *int64 `json:"size,omitempty"`
 	Digest  string `json:"digest,omitempty"`
+	// Data is the last step of a login, in the ok Status that ends it:
+	// SCRAM's server-final, the server's proof that it knows the user's
+	// keys.
+	Data string `json:"data,omitempty"`
 }
 
 // OK reports whether the status is a success.

@@ -45,6 +45,7 @@ const (
 	TypeEnd      Type = 'E' // end of a request body, client to server: empty or a JSON Trailer
 	TypeStatus   Type = 'S' // JSON Status, last frame of every response
 	TypeContinue Type = 'C' // empty, server to client: send the body (answers Request.Expect)
+	TypeAuth     Type = 'A' // JSON Auth, one step of a login, either way, between Hello and the first Request
 )
 
 // String names the type for messages and logs.
@@ -64,6 +65,8 @@ func (t Type) String() string {
 		return "status"
 	case TypeContinue:
 		return "continue"
+	case TypeAuth:
+		return "auth"
 	}
 	return fmt.Sprintf("unknown(0x%02x)", byte(t))
 }
@@ -71,7 +74,7 @@ func (t Type) String() string {
 // Control reports whether frames of type t carry a JSON payload.
 func (t Type) Control() bool {
 	switch t {
-	case TypeHello, TypeRequest, TypeResponse, TypeStatus:
+	case TypeHello, TypeRequest, TypeResponse, TypeStatus, TypeAuth:
 		return true
 	}
 	return false
