@@ -3,6 +3,7 @@
 //
 //	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
 //	           [--min-checksum xxh128|sha256|blake3] [more flags: selectftpd --help]
+//	selectftpd user add|passwd|del|list --users FILE [NAME]   (selectftpd user --help)
 //
 // SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets
 // running transfers finish for up to --shutdown-timeout, and stops every
@@ -37,6 +38,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "user" { // selectftpd user add|passwd|del|list
+		return runUser(args[1:], os.Stdin, os.Stdout, stderr)
+	}
 	fs := flag.NewFlagSet("selectftpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	srv := host.New()
