@@ -2,21 +2,15 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"time"
-
-	"github.com/selectftp/selectftp/internal/ratelimit"
 )
 
 // FileOptions are what GetFileWith and PutFileWith add to GetFile and
-// PutFile: a rate cap and keeping times and modes (the CLI's --limit-rate
-// and -p).
+// PutFile: a rate cap, keeping times and modes, and resuming (the CLI's
+// --limit-rate, -p and -c).
 type FileOptions struct {
 	// Progress may be nil.
 	Progress Progress
@@ -33,71 +27,42 @@ type FileOptions struct {
 	// name.
 	Preserve bool
 	Entry    *Entry
+	// Resume continues an interrupted transfer (get -c, put -c): only
+	// the missing bytes travel, the whole file is verified at the end,
+	// and a part that no longer matches is started again from zero.
+	Resume bool
+	// Notice, when set, is told what a user should know that is not a
+	// failure, such as a resume starting again from zero.
+	Notice func(msg string)
+	// Resumed, when set, is called with the byte a transfer resumed
+	// from, once it succeeded that way.
+	Resumed func(from int64)
 }
 
-// GetFileWith is GetFile with opts. The time and mode are set on the
-// temporary file before it takes localPath's name, so a file under that
-// name is always whole and already carries them.
-func (c *Conn) GetFileWith(ctx context.Context, remote, localPath string, opts FileOptions) (err error) {
-	if opts.Rate <= 0 && !opts.Preserve {
-		return c.GetFile(ctx, remote, localPath, opts.Progress)
-	}
-	e := opts.Entry
-	if opts.Preserve && e == nil {
-		st, err := c.Stat(ctx, remote)
-		if err != nil {
-			return err
-		}
-		e = &st
-	}
-	f, err := createTemp(localPath, 0o666)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("get %s: no folder %s here", remote, filepath.Dir(localPath))
-	}
-	if err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	// A new file has 0666 less the umask (createTemp); one replaced keeps
-	// its mode, as in GetFile; -p gives the remote file's.
-	if e != nil {
-		err = f.Chmod(e.Mode.Perm())
-	} else if fi, serr := os.Stat(localPath); serr == nil && fi.Mode().IsRegular() {
-		err = f.Chmod(fi.Mode().Perm())
-	}
-	if err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
-	}
-	var w io.Writer = f
-	if opts.Rate > 0 {
-		w = &ratelimit.Writer{Ctx: ctx, W: f, L: ratelimit.New(opts.Rate)}
-	}
-	if err := c.Get(ctx, remote, w, opts.Progress); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
-	}
-	if e != nil && !e.ModTime.IsZero() {
-		if err := os.Chtimes(f.Name(), time.Time{}, e.ModTime); err != nil {
-			return fmt.Errorf("get %s: %w", remote, err)
-		}
-	}
-	if err := os.Rename(f.Name(), localPath); err != nil {
-		return fmt.Errorf("get %s: %w", remote, err)
-	}
-	return nil
+// GetFileWith is GetFile with opts, downloading into a part file beside
+// localPath (".NAME.selectftp-part", locked while in use) that takes
+// localPath's name once the file is whole, verified, and carries its time
+// and mode. A download that stops on the way (ctx, the connection) keeps
+// its part and returns a *PartialError; any other failure removes it.
+// When another download holds the part, this one goes to a temporary file
+// of its own, which is never kept.
+//
+// With opts.Resume, an existing part is continued: when its digest equals
+// that of the remote file's first as many bytes (the sum verb, so only
+// two digests travel), only the rest is downloaded, and the whole file's
+// digest must then match the server's. A part that does not match, at
+// either check, is dropped with a Notice and the file downloaded whole.
+func (c *Conn) GetFileWith(ctx context.Context, remote, localPath string, opts FileOptions) error {
+	return c.getFileResumable(ctx, remote, localPath, opts)
 }
 
-// PutFileWith is PutFile with opts.
+// PutFileWith is PutFile with opts. The upload is staged resumable on the
+// server, so that one interrupted may be continued: with opts.Resume, the
+// server's partial upload is probed, and when the local file starts with
+// the same bytes only the rest is sent, with the whole file's digest,
+// which the server checks before the file takes its name. A partial that
+// does not match, or a resume the server refuses, starts again from zero
+// after a Notice.
 func (c *Conn) PutFileWith(ctx context.Context, localPath, remote string, opts FileOptions) error {
 	if remote == "" {
 		remote = filepath.Base(localPath)
@@ -114,32 +79,7 @@ func (c *Conn) PutFileWith(ctx context.Context, localPath, remote string, opts F
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("put: %s is not a regular file", localPath)
 	}
-	size := fi.Size()
-	req := putRequest(remote)
-	if opts.Preserve {
-		req.Params["mtime"] = fi.ModTime().UTC().Format(time.RFC3339Nano)
-		req.Params["mode"] = fmt.Sprintf("%04o", fi.Mode().Perm())
-	}
-	h := hooks{size: size, expect: size > expectAbove}
-	var body io.Reader = f
-	if opts.Rate > 0 {
-		// Through a copy: sendfile would move the bytes past the pacing.
-		body = &ratelimit.Reader{Ctx: ctx, R: &exactReader{r: f, left: size}, L: ratelimit.New(opts.Rate)}
-	} else {
-		h.file = f
-	}
-	if p := opts.Progress; p != nil {
-		p(0, size)
-		h.sent = func(n int64) { p(n, size) }
-	}
-	meta, err := c.do(ctx, req, body, nil, h)
-	if err != nil {
-		return err
-	}
-	if n, ok := metaInt(meta, "size"); ok && n != size {
-		return fmt.Errorf("put %s: server reports %d bytes stored, sent %d: %w", remote, n, size, ErrChecksum)
-	}
-	return nil
+	return c.putFileResumable(ctx, f, fi, localPath, remote, opts)
 }
 
 // Walk calls fn for every entry under the remote folder dir, hidden ones
