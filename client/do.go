@@ -31,6 +31,9 @@ type hooks struct {
 	// expect holds the body back until the server asks for it, so that
 	// a refusal costs no bytes (see expectAbove).
 	expect bool
+	// status, when set, receives the Status that ended the response (left
+	// as it was when none arrived).
+	status *protocol.Status
 }
 
 // expectAbove is the body size from which Put waits for the server's
@@ -115,6 +118,9 @@ func (c *Conn) do(ctx context.Context, req protocol.Request, body io.Reader, out
 	sendc := make(chan sendResult, 1)
 	go func() { sendc <- c.send(q, body, x, h) }()
 	res := c.receive(out, h.meta, x)
+	if h.status != nil && res.status.Code != "" {
+		*h.status = res.status
+	}
 	if res.netErr != nil {
 		// Unblock the sender before waiting for it: the server may have
 		// stopped reading.

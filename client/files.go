@@ -149,7 +149,7 @@ func (c *Conn) ListFunc(ctx context.Context, opts ListOptions, fn func(Entry) er
 		}
 		return fn(e)
 	}}
-	if _, err := c.Do(ctx, req, nil, lw); err != nil {
+	if _, err := c.doVerb(ctx, req, lw); err != nil {
 		return err
 	}
 	return lw.flush()
@@ -157,7 +157,7 @@ func (c *Conn) ListFunc(ctx context.Context, opts ListOptions, fn func(Entry) er
 
 // Stat describes one path, with the digests the server has cached.
 func (c *Conn) Stat(ctx context.Context, path string) (Entry, error) {
-	meta, err := c.Do(ctx, fileRequest("stat", []string{path}), nil, nil)
+	meta, err := c.doVerb(ctx, fileRequest("stat", []string{path}), nil)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -192,7 +192,7 @@ func (c *Conn) Stat(ctx context.Context, path string) (Entry, error) {
 func (c *Conn) Remove(ctx context.Context, recursive bool, paths ...string) error {
 	req := fileRequest("rm", paths)
 	setFlag(&req, "recursive", recursive)
-	_, err := c.Do(ctx, req, nil, nil)
+	_, err := c.doVerb(ctx, req, nil)
 	return err
 }
 
@@ -201,7 +201,7 @@ func (c *Conn) Remove(ctx context.Context, recursive bool, paths ...string) erro
 func (c *Conn) Mkdir(ctx context.Context, parents bool, paths ...string) error {
 	req := fileRequest("mkdir", paths)
 	setFlag(&req, "parents", parents)
-	_, err := c.Do(ctx, req, nil, nil)
+	_, err := c.doVerb(ctx, req, nil)
 	return err
 }
 
@@ -210,7 +210,7 @@ func (c *Conn) Mkdir(ctx context.Context, parents bool, paths ...string) error {
 func (c *Conn) Rename(ctx context.Context, from, to string, noClobber bool) error {
 	req := fileRequest("mv", []string{from, to})
 	setFlag(&req, "no_clobber", noClobber)
-	_, err := c.Do(ctx, req, nil, nil)
+	_, err := c.doVerb(ctx, req, nil)
 	return err
 }
 
@@ -242,7 +242,7 @@ func (c *Conn) Sum(ctx context.Context, alg string, paths ...string) ([]FileSum,
 		out = append(out, FileSum{Algorithm: alg, Digest: d, Path: p})
 		return nil
 	}}
-	if _, err := c.Do(ctx, req, nil, lw); err != nil {
+	if _, err := c.doVerb(ctx, req, lw); err != nil {
 		return out, err
 	}
 	return out, lw.flush()
@@ -253,14 +253,14 @@ func (c *Conn) Sum(ctx context.Context, alg string, paths ...string) ([]FileSum,
 // A new connection starts at "/" again.
 func (c *Conn) Cd(ctx context.Context, path string) (string, error) {
 	var b strings.Builder
-	_, err := c.Do(ctx, fileRequest("cd", []string{path}), nil, &b)
+	_, err := c.doVerb(ctx, fileRequest("cd", []string{path}), &b)
 	return strings.TrimSuffix(b.String(), "\n"), err
 }
 
 // Pwd returns the session's current folder.
 func (c *Conn) Pwd(ctx context.Context) (string, error) {
 	var b strings.Builder
-	_, err := c.Do(ctx, protocol.Request{Verb: "pwd"}, nil, &b)
+	_, err := c.doVerb(ctx, protocol.Request{Verb: "pwd"}, &b)
 	return strings.TrimSuffix(b.String(), "\n"), err
 }
 

@@ -19,6 +19,9 @@ type result struct {
 	size    int64  // the response body's length
 	digest  string // and digest, for an ok status
 	dir     string // the session's new current folder, if the command set one
+	// fallback is the verb that answered for an unknown one ("" when the
+	// request's own command ran); every Status of the request carries it.
+	fallback string
 }
 
 // start starts a request's command on its own goroutine (step said
@@ -87,9 +90,9 @@ func (ss *session) wantBody(seq uint64) {
 func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf, alg checksum.Algorithm) {
 	start, verb := time.Now(), req.Verb // dispatch may rewrite the verb (fallback)
 	w := newResponseWriter(ss.c, alg)
-	err := ss.srv.dispatch(ctx, req, w)
+	fallback, err := ss.srv.dispatch(ctx, req, w)
 	buf.finish()
-	r := result{err: err, ctxDone: ctx.Err() != nil}
+	r := result{err: err, ctxDone: ctx.Err() != nil, fallback: fallback}
 	r.metaErr = w.settle(err == nil)
 	r.size, r.digest = w.digest()
 	r.dir = w.newDir()
@@ -118,6 +121,13 @@ func (ss *session) done(seq uint64, verb string, r result) {
 
 // statusOf is the Status that answers a finished request.
 func (ss *session) statusOf(seq uint64, verb string, r result) protocol.Status {
+	st := ss.statusOfCommand(seq, verb, r)
+	st.Fallback = r.fallback
+	return st
+}
+
+// statusOfCommand is statusOf without the fallback's name.
+func (ss *session) statusOfCommand(seq uint64, verb string, r result) protocol.Status {
 	err := r.err
 	if err != nil && ss.timedOut == seq {
 		// What broke is the cancellation; say why it came.

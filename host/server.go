@@ -548,7 +548,10 @@ func (s *Server) dropSession(ss *session) {
 }
 
 // dispatch runs req on its command, or on the fallback for unknown verbs.
-func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+// fallback is the verb that answered when req was routed to the fallback
+// ("" when its own command ran): the Status says so, so that a client can
+// tell "rm x" answered by upper from a delete.
+func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) (fallback string, err error) {
 	e, ok := s.reg.lookup(req.Verb)
 	if ok {
 		req.Verb = e.desc.Verb
@@ -556,13 +559,14 @@ func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseW
 		if e, ok = s.reg.lookup(s.Fallback); ok {
 			req.Args = append([]string{req.Verb}, req.Args...)
 			req.Verb = e.desc.Verb
+			fallback = e.desc.Verb
 		}
 	}
 	if !ok {
 		if _, ok := s.reg.lookup("helps"); ok {
-			return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q; helps lists the verbs", req.Verb)
+			return "", sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q; helps lists the verbs", req.Verb)
 		}
-		return sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q", req.Verb)
+		return "", sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q", req.Verb)
 	}
-	return e.cmd.Run(ctx, req, w)
+	return fallback, e.cmd.Run(ctx, req, w)
 }

@@ -25,7 +25,7 @@ func FitStatus(st Status, max int) Status {
 	if len(st.Code) > maxCode {
 		st = Status{Code: "internal", Message: "the command's status code is too long: " + st.Message}
 	}
-	budget := max - encodedLen(Status{Code: st.Code, Message: Ellipsis})
+	budget := max - encodedLen(Status{Code: st.Code, Message: Ellipsis, Fallback: st.Fallback})
 	if budget < 0 {
 		return Status{Code: st.Code}
 	}
@@ -39,7 +39,7 @@ func FitStatus(st Status, max int) Status {
 		used += e
 		cut += size
 	}
-	out := Status{Code: st.Code, Message: msg[:cut] + Ellipsis}
+	out := Status{Code: st.Code, Message: msg[:cut] + Ellipsis, Fallback: st.Fallback}
 	// escapedLen follows encoding/json; were they ever to disagree, cut
 	// further rather than send a frame the peer refuses.
 	for encodedLen(out) > max && cut > 0 {

@@ -71,6 +71,13 @@ func TestFitStatus(t *testing.T) {
 	if got := FitStatus(Status{Code: "internal", Message: "long message"}, 10); got.Message != "" {
 		t.Errorf("no room for a message: %+v", got)
 	}
+	// A cut message still says which verb answered in place of the one
+	// asked for, and the whole still fits.
+	limit := len(`{"code":"internal","message":"ab…","fallback":"upper"}`)
+	got = FitStatus(Status{Code: "internal", Message: "abcdefgh", Fallback: "upper"}, limit)
+	if got.Fallback != "upper" || got.Message != "ab"+Ellipsis || encodedLen(got) > limit {
+		t.Errorf("a cut status with a fallback: %+v, %d bytes", got, encodedLen(got))
+	}
 }
 
 // Other control messages are not cut: they would mean something else.

@@ -74,6 +74,11 @@ type Status struct {
 	Message string `json:"message,omitempty"`
 	Size    *int64 `json:"size,omitempty"`
 	Digest  string `json:"digest,omitempty"`
+	// Fallback, when set, names the verb that answered in place of the
+	// one requested: the server has no command of that name and routed
+	// it to its fallback (with the verb prepended to the args). A client
+	// says so, so that "rm x" answered "RM X" does not pass for a delete.
+	Fallback string `json:"fallback,omitempty"`
 	// Data is the last step of a login, in the ok Status that ends it:
 	// SCRAM's server-final, the server's proof that it knows the user's
 	// keys.

@@ -30,9 +30,14 @@ func (s *session) served(ctx context.Context, c *client.Conn, verb string) (serv
 // noteFallback tells a user at a terminal that verb was answered by the
 // server's fallback, not by a command of that name: "rm x" answered "RM X"
 // with success must not pass for a delete. On a pipe the output stays
-// exactly what it always was.
-func (s *session) noteFallback(ctx context.Context, c *client.Conn, verb string, args []string, text string) {
+// exactly what it always was. fallback is the verb the server says
+// answered; a server that does not say is asked for its verbs instead.
+func (s *session) noteFallback(ctx context.Context, c *client.Conn, verb string, args []string, text, fallback string) {
 	if !s.stdoutTTY || verb == "helps" {
+		return
+	}
+	if fallback != "" {
+		fmt.Fprintf(s.stderr, "note: the server has no verb %q; its fallback %q answered\n", verb, fallback)
 		return
 	}
 	served, known := s.served(ctx, c, verb)
@@ -42,8 +47,8 @@ func (s *session) noteFallback(ctx context.Context, c *client.Conn, verb string,
 	fmt.Fprintln(s.stderr, fallbackNote(verb, args, text, s.verbs))
 }
 
-// fallbackNote names the fallback when it can tell: the server does not
-// say which verb it routes unknown ones to, but upper's answer is the
+// fallbackNote names the fallback of a server that does not say which verb
+// answered (older than the Status's fallback field): upper's answer is the
 // command upper-cased, which nothing else would answer by chance.
 func fallbackNote(verb string, args []string, text string, verbs []string) string {
 	echo := strings.ToUpper(strings.Join(append([]string{verb}, args...), " ")) + "\n"

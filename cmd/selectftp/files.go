@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -136,7 +137,14 @@ func (s *session) prepareFile(verb string, args []string) (act action, ok bool, 
 			// No such verb here: the fallback answers, as it always did.
 			return s.raw(ctx, c, verb, args)
 		}
-		return typed(ctx, c)
+		err := typed(ctx, c)
+		if fe := (*client.FallbackError)(nil); errors.As(err, &fe) {
+			// A server that does not list its verbs routed this one to
+			// its fallback, which did none of it: show what the
+			// fallback says, as for any verb the server lacks.
+			return s.raw(ctx, c, verb, args)
+		}
+		return err
 	}, true, nil
 }
 
@@ -194,9 +202,9 @@ func (s *session) printStat(e client.Entry) {
 // raw sends verb and args as typed and prints the text answer, telling a
 // watching user when the fallback answered for a verb the server lacks.
 func (s *session) raw(ctx context.Context, c *client.Conn, verb string, args []string) error {
-	text, err := c.Command(ctx, verb, args)
+	text, fallback, err := c.CommandFallback(ctx, verb, args)
 	if err == nil {
-		s.noteFallback(ctx, c, verb, args, text)
+		s.noteFallback(ctx, c, verb, args, text, fallback)
 	}
 	if s.json {
 		if err == nil {
