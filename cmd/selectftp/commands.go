@@ -86,8 +86,8 @@ func (s *session) print(text string) {
 
 func (s *session) put(ctx context.Context, args []string) (action, func(), error) {
 	noop := func() {}
-	const usage = "usage: put [-r] [-p] LOCAL [REMOTE]"
-	flags, _, args, err := fileFlags("put", usage, args, "rp")
+	const usage = "usage: put [-c] [-r] [-p] LOCAL [REMOTE]"
+	flags, _, args, err := fileFlags("put", usage, args, "crp")
 	if err != nil {
 		return nil, noop, err
 	}
@@ -103,6 +103,9 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 		remote = args[1]
 	}
 	if local == "-" {
+		if flags['c'] {
+			return nil, noop, usagef("put -c -: stdin cannot be resumed")
+		}
 		if remote == "" || strings.HasSuffix(remote, "/") {
 			return nil, noop, usagef("put -: give the REMOTE name to store stdin as")
 		}
@@ -110,7 +113,7 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 	}
 	if fi, err := os.Stat(local); flags['r'] && err == nil && fi.IsDir() {
 		return func(ctx context.Context, c *client.Conn) error {
-			return s.putTree(ctx, c, local, s.treeTarget(ctx, c, local, remote), flags['p'])
+			return s.putTree(ctx, c, local, s.treeTarget(ctx, c, local, remote), flags['p'], flags['c'])
 		}, noop, nil
 	} else if err == nil && fi.IsDir() {
 		return nil, noop, usagef("put %s: a folder (put -r copies folders)", local)
@@ -122,7 +125,7 @@ func (s *session) put(ctx context.Context, args []string) (action, func(), error
 		remote += filepath.Base(local)
 	}
 	return func(ctx context.Context, c *client.Conn) error {
-		return s.transfer(ctx, c, job{verb: "put", local: local, remote: remote}, flags['p'])
+		return s.transfer(ctx, c, job{verb: "put", local: local, remote: remote, resume: flags['c']}, flags['p'])
 	}, noop, nil
 }
 
@@ -169,8 +172,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *session) get(args []string) (action, error) {
-	const usage = "usage: get [-r] [-p] REMOTE [LOCAL]"
-	flags, _, args, err := fileFlags("get", usage, args, "rp")
+	const usage = "usage: get [-c] [-r] [-p] REMOTE [LOCAL]"
+	flags, _, args, err := fileFlags("get", usage, args, "crp")
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +190,9 @@ func (s *session) get(args []string) (action, error) {
 		local = args[1]
 	}
 	if local == "-" {
+		if flags['c'] {
+			return nil, usagef("get -c %s -: stdout cannot be resumed", remote)
+		}
 		if flags['r'] {
 			return nil, usagef("get -r %s -: a folder cannot go to stdout", remote)
 		}
@@ -211,7 +217,7 @@ func (s *session) get(args []string) (action, error) {
 				if to == "" || isDir(to) {
 					to = filepath.Join(to, path.Base(e.Path))
 				}
-				return s.transfer(ctx, c, job{verb: "get", remote: remote, local: to, entry: &e}, flags['p'])
+				return s.transfer(ctx, c, job{verb: "get", remote: remote, local: to, entry: &e, resume: flags['c']}, flags['p'])
 			}
 			to := local
 			switch {
@@ -222,7 +228,7 @@ func (s *session) get(args []string) (action, error) {
 			case to == "":
 				to = path.Base(e.Path)
 			}
-			return s.getTree(ctx, c, e, to, flags['p'])
+			return s.getTree(ctx, c, e, to, flags['p'], flags['c'])
 		}, nil
 	}
 	if local == "" || isDir(local) {
@@ -232,13 +238,19 @@ func (s *session) get(args []string) (action, error) {
 		local = filepath.Join(local, base)
 	}
 	return func(ctx context.Context, c *client.Conn) error {
-		return s.transfer(ctx, c, job{verb: "get", remote: remote, local: local}, flags['p'])
+		return s.transfer(ctx, c, job{verb: "get", remote: remote, local: local, resume: flags['c']}, flags['p'])
 	}, nil
 }
 
 // summary tells a watching user where a transfer of n bytes went, and a
 // program reading --json output what moved.
 func (s *session) summary(verb, from, to string, n int64, start time.Time) {
+	s.summaryResumed(verb, from, to, n, start, 0)
+}
+
+// summaryResumed is summary for a transfer that resumed from byte
+// resumed (0: it did not); --json then says "resumed_from".
+func (s *session) summaryResumed(verb, from, to string, n int64, start time.Time, resumed int64) {
 	if s.json {
 		local, remote := from, to
 		if verb == "get" {
@@ -247,7 +259,11 @@ func (s *session) summary(verb, from, to string, n int64, start time.Time) {
 		if fi, err := os.Stat(local); n == 0 && err == nil && local != "stdin" {
 			n = fi.Size() // no progress bar counted it
 		}
-		s.emit(map[string]any{"op": verb, "local": local, "remote": remote, "bytes": n, "seconds": time.Since(start).Seconds()})
+		out := map[string]any{"op": verb, "local": local, "remote": remote, "bytes": n, "seconds": time.Since(start).Seconds()}
+		if resumed > 0 {
+			out["resumed_from"] = resumed
+		}
+		s.emit(out)
 	}
 	if s.tty {
 		fmt.Fprintln(s.stderr, renderSummary(verb, from, to, n, time.Since(start)))

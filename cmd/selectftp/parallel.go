@@ -37,6 +37,8 @@ type job struct {
 	remote, local string
 	// entry is the listing's description of a file to get, for -p.
 	entry *client.Entry
+	// resume is -c: continue an interrupted transfer.
+	resume bool
 }
 
 // outMu keeps the lines of transfers running at once apart.
@@ -48,6 +50,7 @@ func (s *session) transfer(ctx context.Context, c *client.Conn, j job, keep bool
 	label := j.verb + " " + j.remote
 	update, finish := s.progress(label)
 	opts := client.FileOptions{Progress: update, Rate: s.rate, Preserve: keep, Entry: j.entry}
+	resumed := s.resumeOptions(&opts, j)
 	var err error
 	if j.verb == "get" {
 		err = c.GetFileWith(ctx, j.remote, j.local, opts)
@@ -58,12 +61,13 @@ func (s *session) transfer(ctx context.Context, c *client.Conn, j job, keep bool
 	if err == nil {
 		outMu.Lock()
 		if j.verb == "get" {
-			s.summary("get", j.remote, j.local, n, start)
+			s.summaryResumed("get", j.remote, j.local, n, start, *resumed)
 		} else {
-			s.summary("put", j.local, j.remote, n, start)
+			s.summaryResumed("put", j.local, j.remote, n, start, *resumed)
 		}
 		outMu.Unlock()
 	}
+	s.partialKept(j, err)
 	return err
 }
 

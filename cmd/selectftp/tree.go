@@ -17,8 +17,8 @@ import (
 // files, each verified and renamed into place whole. A symbolic link is
 // skipped with a note (the server keeps links inside the tree, but a
 // copy of it here would point anywhere); a failing file is reported and
-// the rest go on.
-func (s *session) getTree(ctx context.Context, c *client.Conn, e client.Entry, local string, keep bool) error {
+// the rest go on. With resume, each file is resumed as get -c does.
+func (s *session) getTree(ctx context.Context, c *client.Conn, e client.Entry, local string, keep, resume bool) error {
 	b := &batch{s: s, what: "get -r " + e.Path}
 	if err := os.MkdirAll(local, 0o777); err != nil {
 		return fmt.Errorf("get -r %s: %w", e.Path, err)
@@ -41,7 +41,7 @@ func (s *session) getTree(ctx context.Context, c *client.Conn, e client.Entry, l
 			}
 		case "file":
 			f := f
-			jobs = append(jobs, job{verb: "get", remote: f.Path, local: to, entry: &f})
+			jobs = append(jobs, job{verb: "get", remote: f.Path, local: to, entry: &f, resume: resume})
 		default:
 			s.note("get -r: skipping %s (%s, not a file or folder)", f.Path, f.Type)
 		}
@@ -56,8 +56,9 @@ func (s *session) getTree(ctx context.Context, c *client.Conn, e client.Entry, l
 
 // putTree copies the local folder local to the remote folder remote
 // (absolute), made with its parents. Symbolic links are skipped with a
-// note and never followed, so nothing outside local is sent.
-func (s *session) putTree(ctx context.Context, c *client.Conn, local, remote string, keep bool) error {
+// note and never followed, so nothing outside local is sent. With resume,
+// each file is resumed as put -c does.
+func (s *session) putTree(ctx context.Context, c *client.Conn, local, remote string, keep, resume bool) error {
 	b := &batch{s: s, what: "put -r " + local}
 	var jobs []job
 	walkErr := filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
@@ -77,7 +78,7 @@ func (s *session) putTree(ctx context.Context, c *client.Conn, local, remote str
 				return fs.SkipDir
 			}
 		case d.Type().IsRegular():
-			jobs = append(jobs, job{verb: "put", local: p, remote: to})
+			jobs = append(jobs, job{verb: "put", local: p, remote: to, resume: resume})
 		default:
 			s.note("put -r: skipping %s (not a regular file or folder)", p)
 		}
