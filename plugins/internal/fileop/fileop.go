@@ -38,7 +38,10 @@ func (a Args) Has(name string) bool { _, ok := a.set[name]; return ok }
 func (a Args) Value(name string) string { return a.set[name] }
 
 // Parse splits req.Args into options (before the paths, "--" ends them) and
-// paths, and adds the options sent as parameters.
+// paths, and adds the options sent as parameters. One-letter options may be
+// grouped as in ls -la: each letter must be an option of the verb, and one
+// that takes a value only as the group's last letter (its value is the next
+// word, as getopt has it).
 func Parse(req *sdk.Request, verb string, flags ...Flag) (Args, error) {
 	a := Args{set: map[string]string{}, verb: verb}
 	args := req.Args
@@ -48,18 +51,27 @@ func Parse(req *sdk.Request, verb string, flags ...Flag) (Args, error) {
 		if word == "--" {
 			break
 		}
-		f, ok := find(flags, word)
-		if !ok {
-			return a, sdk.Errorf(sdk.CodeBadRequest, "%s: unknown option %q", verb, word)
+		opts, err := expand(verb, flags, word)
+		if err != nil {
+			return a, err
 		}
-		if !f.Value {
-			a.set[f.Param] = "true"
-			continue
+		for i, f := range opts {
+			if !f.Value {
+				a.set[f.Param] = "true"
+				continue
+			}
+			if i != len(opts)-1 {
+				return a, sdk.Errorf(sdk.CodeBadRequest, "%s: %s takes a value, so it must end the group %q", verb, f.Short, word)
+			}
+			if len(args) == 0 {
+				name := word
+				if len(opts) > 1 {
+					name = f.Short
+				}
+				return a, sdk.Errorf(sdk.CodeBadRequest, "%s: %s needs a value", verb, name)
+			}
+			a.set[f.Param], args = args[0], args[1:]
 		}
-		if len(args) == 0 {
-			return a, sdk.Errorf(sdk.CodeBadRequest, "%s: %s needs a value", verb, word)
-		}
-		a.set[f.Param], args = args[0], args[1:]
 	}
 	a.Paths = args
 	for _, f := range flags {
@@ -75,6 +87,26 @@ func Parse(req *sdk.Request, verb string, flags ...Flag) (Args, error) {
 		}
 	}
 	return a, nil
+}
+
+// expand returns the options word stands for: one ("-l", "--long"), or
+// each letter of a group ("-la"); an unknown letter is named in the error.
+func expand(verb string, flags []Flag, word string) ([]Flag, error) {
+	if f, ok := find(flags, word); ok {
+		return []Flag{f}, nil
+	}
+	if strings.HasPrefix(word, "--") || len(word) < 3 {
+		return nil, sdk.Errorf(sdk.CodeBadRequest, "%s: unknown option %q", verb, word)
+	}
+	opts := make([]Flag, 0, len(word)-1)
+	for _, r := range word[1:] {
+		f, ok := find(flags, "-"+string(r))
+		if !ok || f.Short == "" {
+			return nil, sdk.Errorf(sdk.CodeBadRequest, "%s: unknown option %q in %q", verb, "-"+string(r), word)
+		}
+		opts = append(opts, f)
+	}
+	return opts, nil
 }
 
 func find(flags []Flag, word string) (Flag, bool) {
