@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -30,16 +31,24 @@ Stores the request body as the file PATH under the session root. The file
 appears, or replaces the old one, only once the whole body has arrived and
 matches the digest the client sent after it (and the size it declared, if
 it did): an interrupted, refused or corrupted upload leaves nothing
-behind. The folder PATH names must exist. A body of unknown length (a
-stream) is fine; a declared size lets the server refuse an upload that
-cannot fit before a byte is sent.
+behind, unless it asked to be resumable. The folder PATH names must
+exist. A body of unknown length (a stream) is fine; a declared size lets
+the server refuse an upload that cannot fit before a byte is sent.
 
 Parameters:
-  path      the file to write (or the first word after put)
-  mtime     the modification time to give it (RFC 3339, e.g.
-            2024-05-01T12:00:00.5Z); optional
-  mode      its permission bits in octal, 0 to 0777 (e.g. 0644);
-            optional
+  path         the file to write (or the first word after put)
+  mtime        the modification time to give it (RFC 3339, e.g.
+               2024-05-01T12:00:00.5Z); optional
+  mode         its permission bits in octal, 0 to 0777 (e.g. 0644);
+               optional
+  resume       true: an interrupted upload leaves its bytes, hidden,
+               for a later put to resume
+  offset       with resume: keep that many bytes of the partial upload;
+               the body is the file from there on
+  file_digest  with resume: the whole file's digest, checked at the end;
+               a mismatch removes the partial upload
+  probe        with resume and no body: write nothing, answer partial
+               (bytes kept) and partial_digest (their digest)
 
 Settings:
   max_size    the largest upload in bytes; 0 (the default) is no limit
@@ -48,6 +57,8 @@ Settings:
   max_staged  the most bytes all uploads in progress may declare
               together, written or still to come; 0 (the default) is
               no limit but the free space
+  resume_ttl  how long an interrupted resumable upload is kept for its
+              resume (default 24h; 0s: forever)
 
 Examples:
   put notes.txt           the file as the body
@@ -64,6 +75,7 @@ type put struct {
 	maxSize   atomic.Int64 // 0: no limit
 	reserve   atomic.Int64 // <0: the default
 	maxStaged atomic.Int64 // 0: no limit; caps the declared total of uploads in progress
+	resumeTTL atomic.Int64 // a time.Duration; 0: partial uploads wait forever
 	staged    staged
 	sweeper   sweeper
 }
@@ -73,6 +85,7 @@ type put struct {
 func New() sdk.Command {
 	p := &put{}
 	p.reserve.Store(-1)
+	p.resumeTTL.Store(int64(defaultResumeTTL))
 	return p
 }
 
@@ -85,12 +98,17 @@ func (*put) Describe() sdk.Description {
 }
 
 type putSettings struct {
-	MaxSize   int64  `mapstructure:"max_size"`
-	Reserve   *int64 `mapstructure:"reserve"`
-	MaxStaged int64  `mapstructure:"max_staged"`
+	MaxSize   int64          `mapstructure:"max_size"`
+	Reserve   *int64         `mapstructure:"reserve"`
+	MaxStaged int64          `mapstructure:"max_staged"`
+	ResumeTTL *time.Duration `mapstructure:"resume_ttl"`
 }
 
-// Configure takes the max_size, reserve and max_staged settings.
+// defaultResumeTTL is how long an interrupted resumable upload waits for
+// its resume by default: a day, enough for a client to come back.
+const defaultResumeTTL = 24 * time.Hour
+
+// Configure takes the max_size, reserve, max_staged and resume_ttl settings.
 func (p *put) Configure(_ context.Context, settings map[string]any) error {
 	var s putSettings
 	if err := sdk.DecodeSettings(settings, &s); err != nil {
@@ -105,6 +123,12 @@ func (p *put) Configure(_ context.Context, settings map[string]any) error {
 	if s.MaxStaged < 0 {
 		return fmt.Errorf("invalid settings: max_staged must be 0 (no limit) or more, not %d", s.MaxStaged)
 	}
+	ttl := defaultResumeTTL
+	if s.ResumeTTL != nil {
+		if ttl = *s.ResumeTTL; ttl < 0 {
+			return fmt.Errorf("invalid settings: resume_ttl must be 0s (forever) or more, not %v", ttl)
+		}
+	}
 	reserve := int64(-1)
 	if s.Reserve != nil {
 		reserve = *s.Reserve
@@ -112,6 +136,7 @@ func (p *put) Configure(_ context.Context, settings map[string]any) error {
 	p.maxSize.Store(s.MaxSize)
 	p.reserve.Store(reserve)
 	p.maxStaged.Store(s.MaxStaged)
+	p.resumeTTL.Store(int64(ttl))
 	return nil
 }
 
@@ -121,6 +146,8 @@ type putParams struct {
 	// MTime and Mode are the client's -p: see keep.
 	MTime string `mapstructure:"mtime"`
 	Mode  string `mapstructure:"mode"`
+	// The rest is a resumable upload's: see resume.go.
+	resumeParams `mapstructure:",squash"`
 }
 
 // upload is one validated put request.
@@ -130,11 +157,21 @@ type upload struct {
 	dir  string // its folder under the root
 	base string // its last element
 	size int64  // declared; -1: unknown (a stream)
-	// hold, if set, is told the staged file, whose blocks the space
-	// check counts as written.
-	hold func(*os.File)
+	// hold, if set, is told the staged file, whose blocks past prefix
+	// the space check counts as written.
+	hold func(f *os.File, prefix int64)
 	// keep is the time and mode the client asked the file to have.
 	keep kept
+	// resume is set for a resumable upload.
+	resume *resumption
+}
+
+// offset is where the body starts in the file: past the partial kept.
+func (u *upload) offset() int64 {
+	if u.resume == nil {
+		return 0
+	}
+	return u.resume.offset
 }
 
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -143,8 +180,9 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 		return err
 	}
 	max := p.maxSize.Load()
-	if max > 0 && u.size > max {
-		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", u.size, max)
+	// A stream (size -1) counts only its kept partial here.
+	if total := u.offset() + u.size; max > 0 && (total > max || u.offset() > max) {
+		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", total, max)
 	}
 	if req.Root == nil {
 		return sdk.Errorf(sdk.CodeInternal, "put: the server gave no root folder")
@@ -152,7 +190,10 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err := u.check(req.Root); err != nil {
 		return err
 	}
-	p.sweeper.maybe(req.Root, req.Log)
+	p.sweeper.maybe(req.Root, req.Log, time.Duration(p.resumeTTL.Load()))
+	if u.resume != nil && u.resume.probe {
+		return u.probe(ctx, req, w)
+	}
 	done, err := p.admit(req, u)
 	if err != nil {
 		return err
@@ -183,7 +224,7 @@ func (p *put) admit(req *sdk.Request, u *upload) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	u.hold = e.hold
+	u.hold = func(f *os.File, prefix int64) { e.prefix.Store(prefix); e.hold(f) }
 	log := req.Log
 	if log == nil {
 		log = hclog.NewNullLogger()
@@ -240,7 +281,11 @@ func parse(req *sdk.Request) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upload{name: name, path: rel, dir: dir, base: base, size: size, keep: k}, nil
+	r, err := parseResume(p.resumeParams, req)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{name: name, path: rel, dir: dir, base: base, size: size, keep: k, resume: r}, nil
 }
 
 // check refuses a target whose folder is missing or that is a folder,
@@ -283,28 +328,32 @@ func (u *upload) store(ctx context.Context, req *sdk.Request, maxSize int64) (in
 }
 
 func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (int64, sdk.Digest, error) {
-	fail := func(err error) (int64, sdk.Digest, error) { return 0, sdk.Digest{}, err }
+	var failed error
+	fail := func(err error) (int64, sdk.Digest, error) { failed = err; return 0, sdk.Digest{}, err }
 	root := req.Root
-	st, err := newStage(root, u.dir, u.base)
+	st, err := u.openStage(root)
 	if err != nil {
-		return fail(err)
+		return 0, sdk.Digest{}, err
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			st.abort()
+			abandon(st, failed)
 		}
 	}()
 	f := st.file()
+	off := u.offset()
 	if u.hold != nil {
-		u.hold(f)
+		u.hold(f, off)
 	}
 
 	limit := int64(-1)
 	if maxSize > 0 {
-		limit = maxSize + 1 // one byte more tells a longer body from an exact one
+		// What is left of the limit past the partial kept, and one byte
+		// more, which tells a longer body from an exact one.
+		limit = maxSize - off + 1
 		if maxSize == math.MaxInt64 {
-			limit = maxSize
+			limit = maxSize - off
 		}
 	}
 	// SaveBody is the fast path: over the plugin boundary the host writes
@@ -317,8 +366,11 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 		}
 		return fail(interrupted(ctx, err))
 	}
-	if maxSize > 0 && n > maxSize {
+	if maxSize > 0 && off+n > maxSize {
 		return fail(sdk.Errorf(sdk.CodeTooLarge, "the upload is over the limit of %d bytes", maxSize))
+	}
+	if n, got, err = u.wholeFile(ctx, st, n, got); err != nil {
+		return fail(err)
 	}
 	if err := keepMode(root, u.path, f); err != nil {
 		return fail(err)

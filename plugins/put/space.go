@@ -41,6 +41,9 @@ type entry struct {
 	// the body into f through a passed descriptor, so only f's blocks
 	// tell how far it got.
 	written atomic.Int64
+	// prefix is the bytes of f a resumed upload kept: on disk before it
+	// began, so not among those it declared.
+	prefix atomic.Int64
 }
 
 // hold tells the entry the file its upload is staged in.
@@ -92,7 +95,7 @@ func (s *staged) refresh() {
 		if !ok {
 			continue // closed (committed or aborted): it ends soon
 		}
-		n = min(max(n, 0), e.size)
+		n = min(max(n-e.prefix.Load(), 0), e.size)
 		for {
 			old := e.written.Load()
 			if n <= old || e.written.CompareAndSwap(old, n) {

@@ -60,7 +60,7 @@ type rootSweep struct {
 // request and uploads to that root wait for it, so none is served a
 // leftover and none of ours is live while it looks; it is bounded by
 // sweepBudget. Later sweeps run in the background and make nobody wait.
-func (s *sweeper) maybe(root *os.Root, log hclog.Logger) {
+func (s *sweeper) maybe(root *os.Root, log hclog.Logger, resumeTTL time.Duration) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
@@ -99,7 +99,7 @@ func (s *sweeper) maybe(root *os.Root, log hclog.Logger) {
 	}
 	if rs.last.IsZero() {
 		defer rs.mu.Unlock()
-		run(walk, root, rs, true, log)
+		run(walk, root, rs, sweepOpts{startup: true, resumeTTL: resumeTTL}, log)
 		return
 	}
 	// A root of its own: the request's is closed when the request ends.
@@ -114,14 +114,15 @@ func (s *sweeper) maybe(root *os.Root, log hclog.Logger) {
 		defer s.bg.Done()
 		defer rs.mu.Unlock()
 		defer r.Close()
-		run(walk, r, rs, false, log)
+		run(walk, r, rs, sweepOpts{resumeTTL: resumeTTL}, log)
 	}()
 }
 
 // run sweeps root once and logs what it did; rs.mu is held.
-func run(walk func(*os.Root, sweepOpts) sweepResult, root *os.Root, rs *rootSweep, startup bool, log hclog.Logger) {
+func run(walk func(*os.Root, sweepOpts) sweepResult, root *os.Root, rs *rootSweep, o sweepOpts, log hclog.Logger) {
 	start := time.Now()
-	r := walk(root, sweepOpts{now: start, budget: sweepBudget, startup: startup})
+	o.now, o.budget = start, sweepBudget
+	r := walk(root, o)
 	rs.last = time.Now()
 	rs.done.Store(true)
 	args := []any{"removed", r.removed, "examined", r.examined, "unknown", r.unknown, "took", time.Since(start).Round(time.Millisecond)}
@@ -153,6 +154,9 @@ type sweepOpts struct {
 	now     time.Time
 	budget  int  // entries looked at, at most
 	startup bool // the first sweep of the root in this process (see leftover)
+	// resumeTTL is how long a resumable upload's partial may wait,
+	// unheld, for its resume; 0: forever.
+	resumeTTL time.Duration
 }
 
 // sweepResult is what one sweep did.
@@ -197,8 +201,12 @@ func sweep(root *os.Root, o sweepOpts) sweepResult {
 				switch {
 				case e.Type().IsDir():
 					queue = append(queue, p) // never a symlink: not followed
+				case staging.IsResume(e.Name()) && e.Type().IsRegular():
+					if o.resumeTTL > 0 {
+						r.removeLeftover(root, p, o, o.resumeTTL, true)
+					}
 				case staging.Is(e.Name()) && e.Type().IsRegular():
-					r.removeLeftover(root, p, o)
+					r.removeLeftover(root, p, o, staleAge, false)
 				}
 			}
 			if err != nil { // io.EOF at the end
@@ -222,7 +230,11 @@ func sweep(root *os.Root, o sweepOpts) sweepResult {
 // file goes at any age. Where the lock state cannot be told (no locks on
 // this file system), the file is kept, except in the start-up sweep,
 // where one older than staleAge goes.
-func (r *sweepResult) removeLeftover(root *os.Root, p string, o sweepOpts) {
+//
+// A resumable upload's partial (resumable) waits for its resume: it goes
+// only once older than the resume_ttl setting (age), start-up sweep or
+// not, never while a live upload holds it.
+func (r *sweepResult) removeLeftover(root *os.Root, p string, o sweepOpts, age time.Duration, resumable bool) {
 	claim, err := claimFile(root, p)
 	if errors.Is(err, staging.ErrHeld) {
 		return // a live upload
@@ -234,8 +246,10 @@ func (r *sweepResult) removeLeftover(root *os.Root, p string, o sweepOpts) {
 	if lerr != nil || !fi.Mode().IsRegular() {
 		return // gone, or not ours any more
 	}
-	old := o.now.Sub(fi.ModTime()) > staleAge
+	old := o.now.Sub(fi.ModTime()) > age
 	switch {
+	case resumable && !old:
+		return // waiting for its resume
 	case err != nil && !(o.startup && old):
 		r.unknown++
 		if len(r.kept) < sweepLogged {

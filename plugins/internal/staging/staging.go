@@ -8,6 +8,7 @@ package staging
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -29,6 +30,26 @@ func Name() string {
 	rand.Read(rnd[:])
 	return Prefix + hex.EncodeToString(rnd[:])
 }
+
+// resumePrefix starts a resumable upload's staging name. Name's random
+// part is hex, which never holds "r-", so the two kinds never collide.
+const resumePrefix = Prefix + "r-"
+
+// ResumeName returns the staging name of a resumable upload of the file
+// base, in base's folder: the same name for every upload of that file, so
+// a later put can find what an interrupted one left. It is a digest of
+// base, not base itself, so that it stays short and hidden whatever base
+// is, and sits under Prefix, so every verb and listing already keeps away
+// from it.
+func ResumeName(base string) string {
+	sum := sha256.Sum256([]byte(base))
+	return resumePrefix + hex.EncodeToString(sum[:16])
+}
+
+// IsResume reports whether base, one path element, is a resumable
+// upload's staging name (see ResumeName): those are kept for a resume,
+// not swept as soon as nobody holds them.
+func IsResume(base string) bool { return strings.HasPrefix(base, resumePrefix) }
 
 // Is reports whether base, one path element, is a staging name.
 func Is(base string) bool { return strings.HasPrefix(base, Prefix) }
