@@ -51,7 +51,7 @@ func (ss *session) start(q protocol.Request) {
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
 		BodySize: buf.declared, Checksum: alg.String(), Dir: ss.dir(),
-		Root: ss.srv.root, Host: hostView{&ss.srv.reg}, Log: ss.logger(),
+		Root: ss.root(), Host: hostView{&ss.srv.reg}, Log: ss.logger(),
 		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
 	}
 	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf, alg) })

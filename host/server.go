@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/selectftp/selectftp/host/auth"
 	"github.com/selectftp/selectftp/host/internal/netpoll"
 	"github.com/selectftp/selectftp/host/internal/plugins"
 	"github.com/selectftp/selectftp/internal/checksum"
@@ -144,6 +145,11 @@ type Server struct {
 	MinChecksum string
 	// Logger receives the server's log (default: hclog to stderr).
 	Logger hclog.Logger
+	// Users, when set, makes every client log in (SCRAM-SHA-256, see
+	// docs/PROTOCOL.md) before its first request, and each session's
+	// requests run in its account's Root. nil serves anonymously: every
+	// client gets the whole of Root.
+	Users auth.Store
 
 	reg       registry
 	mu        sync.Mutex
@@ -167,6 +173,7 @@ type Server struct {
 	bigBodies atomic.Int32  // uploads holding a bigBodyBuffer
 	workers   *workers.Pool // runs requests
 	rootClose sync.Once
+	logins    *logins               // with Users: decoys and the users' trees
 	scanHook  func(context.Context) // tests: runs just before the first plugin scan
 }
 
@@ -340,9 +347,11 @@ func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.E
 	if err := s.acceptChecksums(); err != nil {
 		return nil, nil, nil, err
 	}
-	frame, err := protocol.Marshal(protocol.TypeHello, protocol.Hello{
-		Protocol: protocol.ProtocolName, Version: protocol.Version, Server: "selectftpd/" + Version,
-		Checksums: s.sums})
+	if s.Users != nil {
+		s.logins = &logins{decoys: auth.NewDecoys(), roots: map[string]*os.Root{}}
+		s.logins.iters.Store(auth.DefaultIterations)
+	}
+	frame, err := protocol.Marshal(protocol.TypeHello, s.helloMessage())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -507,7 +516,7 @@ func (s *Server) release() {
 	}
 	// s.root stays set: requests still finishing read it without a lock,
 	// and a closed os.Root fails their file calls cleanly.
-	s.rootClose.Do(func() { s.root.Close() })
+	s.rootClose.Do(func() { s.root.Close(); s.logins.closeRoots() })
 }
 
 // addSession tracks ss, or says why not. It checks closing under s.mu, as

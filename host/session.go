@@ -150,7 +150,9 @@ type session struct {
 // sessionExtra is session state most connections never set, kept apart
 // so that 10,000 idle connections do not each carry it.
 type sessionExtra struct {
-	dir string // the current folder, virtual ("/": the top)
+	dir   string    // the current folder, virtual ("/": the top)
+	login *login    // the login under way
+	user  *loggedIn // who logged in; nil: nobody (yet)
 }
 
 // dir is the session's current folder.
@@ -170,6 +172,9 @@ func (ss *session) id() string { return "c" + strconv.FormatUint(ss.num, 10) }
 func (ss *session) logger() hclog.Logger {
 	if ss.log == nil {
 		ss.log = ss.srv.logger().With("session", ss.id())
+		if ss.extra != nil && ss.extra.user != nil {
+			ss.log = ss.log.With("user", ss.extra.user.user)
+		}
 	}
 	return ss.log
 }
@@ -194,6 +199,17 @@ func (ss *session) apply(e sessEvent) {
 	ss.updateQuiet()
 	if acts&actSendHello != 0 {
 		ss.c.Enqueue(ss.srv.hello)
+	}
+	if acts&actAuth != 0 {
+		ss.authStep(e.payload)
+	}
+	if acts&actAuthReply != 0 {
+		ss.c.Enqueue(e.payload)
+	}
+	if acts&actLoggedIn != 0 {
+		x := ss.ext()
+		x.login, x.user = nil, e.user
+		ss.log = nil // the next logger names the user
 	}
 	if acts&actStart != 0 {
 		ss.start(e.req)
@@ -375,7 +391,7 @@ func (ss *session) consume(in []byte) int {
 		// A client that sends requests and never reads the answers must
 		// not make us hold answers without bound: stop here, and the
 		// connection hands back the rest once its output drains.
-		if (ph == phaseIdle || ph == phaseHello) && ss.c.OutputFull() {
+		if (ph == phaseIdle || ph == phaseHello || ph == phaseLogin) && ss.c.OutputFull() {
 			return consumed
 		}
 		ev, n, err := ss.parser.NextLimit(in[consumed:], limit)
@@ -411,7 +427,9 @@ func (ss *session) frameEvent(ev protocol.Event) sessEvent {
 		if st, ok := checkHello(ev.Payload); !ok {
 			return sessEvent{kind: evBadHello, status: st}
 		}
-		return sessEvent{kind: evHello}
+		return sessEvent{kind: evHello, login: ss.srv.Users != nil}
+	case protocol.TypeAuth:
+		return sessEvent{kind: evAuth, payload: ev.Payload}
 	case protocol.TypeRequest:
 		q, err := protocol.DecodeRequest(ev.Payload)
 		if err != nil {

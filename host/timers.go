@@ -84,6 +84,12 @@ func (ss *session) check(now time.Time) {
 		ss.timeout(fmt.Sprintf("no hello within %v", s.helloTimeout()))
 		return
 	}
+	// The login is part of the handshake: a client that starts it and
+	// stops holds a connection no longer than one that never says hello.
+	if ss.st.loggingIn() && now.Sub(time.Unix(0, ss.opened)) > s.helloTimeout() {
+		ss.timeout(fmt.Sprintf("no login within %v", s.helloTimeout()))
+		return
+	}
 	if t != nil {
 		inBody := ph == phaseBody || ph == phaseDraining
 		stalled := ss.body != nil && ss.body.stalled()

@@ -11,6 +11,8 @@ type phase uint8
 
 const (
 	phaseHello    phase = iota // waiting for the client's Hello
+	phaseLogin                 // a server with users waits for the client's next A frame
+	phaseAuthWait              // a login step runs; the client waits for its answer
 	phaseIdle                  // between requests
 	phaseExpect                // a request runs; its client waits for Continue before the body
 	phaseBody                  // a request runs and its body streams in
@@ -19,7 +21,7 @@ const (
 	phaseClosed                // a final status was queued, or the connection closed
 )
 
-var phaseNames = [...]string{"hello", "idle", "expect", "body", "running", "draining", "closed"}
+var phaseNames = [...]string{"hello", "login", "auth-wait", "idle", "expect", "body", "running", "draining", "closed"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -29,6 +31,9 @@ type sessState struct {
 	phase    phase
 	stopping bool // the server shuts down: close once the request ends
 }
+
+// loggingIn reports whether the session waits for, or runs, a login step.
+func (s sessState) loggingIn() bool { return s.phase == phaseLogin || s.phase == phaseAuthWait }
 
 // running reports whether a command is running.
 func (s sessState) running() bool {
@@ -50,6 +55,8 @@ const (
 	evDone                        // the running command returned; status is its answer
 	evShutdown                    // the server shuts down
 	evFail                        // a timer fired or the input broke the framing; status is final
+	evAuth                        // an A frame: a step of a login
+	evAuthDone                    // a login step ended: status (ok, or a failure) or an A frame to send (payload)
 	evClosed                      // the connection closed
 )
 
@@ -60,10 +67,12 @@ type sessEvent struct {
 	status protocol.Status // evBadHello, evBadRequest, evDone, evFail
 
 	expect bool // evRequest, evBadRequest: the client waits for Continue before its body
+	login  bool // evHello: the server has users, so requests wait for a login
 
 	// Carried for the actions; step does not look at them.
 	req     protocol.Request // evRequest
-	payload []byte           // evData: valid during the OnData call only; evEnd: the trailer
+	payload []byte           // evData: valid during the OnData call only; evEnd: the trailer; evAuth: the A frame's; evAuthDone: the A frame to send
+	user    *loggedIn        // evAuthDone after a successful login
 }
 
 // action is a set of things the session must do after a step, done in the
@@ -72,6 +81,9 @@ type action uint16
 
 const (
 	actSendHello  action = 1 << iota // queue the Hello reply
+	actAuth                          // run a login step on the A frame's payload
+	actAuthReply                     // queue the login step's A frame
+	actLoggedIn                      // the login succeeded: the session takes its user's tree
 	actStart                         // start the command on its own goroutine
 	actContinue                      // queue Continue: the client may send the body
 	actBody                          // pass the Data payload to the body buffer
@@ -102,7 +114,7 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 	case evFail:
 		return fail(s, e.status)
 	case evShutdown:
-		if s.phase == phaseHello || s.phase == phaseIdle {
+		if s.phase == phaseHello || s.phase == phaseIdle || s.loggingIn() {
 			return fail(s, shuttingDown)
 		}
 		s.stopping = true // the running request, or its body, ends first
@@ -115,11 +127,41 @@ func step(s sessState, e sessEvent) (sessState, action, protocol.Status) {
 			return fail(s, e.status)
 		}
 		s.phase = phaseIdle
+		if e.login {
+			s.phase = phaseLogin
+		}
 		return s, actSendHello, protocol.Status{}
+	case evAuth:
+		switch s.phase {
+		case phaseHello:
+			return protocolError(s, "expected a hello frame, got %v", protocol.TypeAuth)
+		case phaseLogin:
+			s.phase = phaseAuthWait
+			return s, actAuth, protocol.Status{}
+		case phaseAuthWait:
+			return protocolError(s, "an auth frame before the server answered the last one")
+		}
+		return protocolError(s, "unexpected %v frame: no login is under way", protocol.TypeAuth)
+	case evAuthDone:
+		switch {
+		case s.phase != phaseAuthWait:
+			return s, 0, protocol.Status{} // not ours to answer (cannot happen: the loop orders them)
+		case e.status.Code == "":
+			s.phase = phaseLogin
+			return s, actAuthReply, protocol.Status{}
+		case e.status.Code == protocol.CodeOK:
+			s.phase = phaseIdle
+			return s, actLoggedIn | actStatus, protocol.Status{}
+		}
+		return fail(s, e.status)
 	case evRequest, evBadRequest:
 		switch s.phase {
 		case phaseHello:
 			return protocolError(s, "expected a hello frame, got %v", protocol.TypeRequest)
+		case phaseLogin, phaseAuthWait:
+			// No request runs, and no body is read, for a client that
+			// has not logged in.
+			return fail(s, unauthenticated)
 		case phaseIdle:
 		default:
 			return protocolError(s, "a request arrived while another was running")
