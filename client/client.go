@@ -44,9 +44,10 @@ type config struct {
 	handshakeTimeout time.Duration
 	chunk            int
 	maxControl       int
-	readSize         int    // the piece response data is copied in
-	fileFrame        int    // the Data frame a file body is cut into
-	checksum         string // the digest algorithm asked for; "": the server's default
+	readSize         int          // the piece response data is copied in
+	fileFrame        int          // the Data frame a file body is cut into
+	checksum         string       // the digest algorithm asked for; "": the server's default
+	login            *credentials // WithUser's; nil: no login
 }
 
 func newConfig(opts []Option) config {
@@ -181,6 +182,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	c, err := handshake(ctx, nc, cfg)
 	if err != nil {
 		nc.Close()
+		if errors.Is(err, ErrAuth) {
+			return nil, err // "authentication failed", and nothing more to a guesser's screen
+		}
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	return c, nil
@@ -217,6 +221,9 @@ func handshake(ctx context.Context, nc net.Conn, cfg config) (*Conn, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(longAgo) })
 	err := c.hello()
+	if err == nil {
+		err = c.login() // the handshake's deadline covers the login
+	}
 	if !stop() {
 		return nil, context.Cause(ctx)
 	}
