@@ -20,7 +20,7 @@ const (
 	exitFailed      = 1 // any other failure
 	exitUsage       = 2 // a command typed wrong
 	exitNotFound    = 3 // the remote path does not exist
-	exitRefused     = 4 // the server refused: permission, exists, too large, no space, bad request
+	exitRefused     = 4 // the server refused: permission, exists, too large, no space, bad request, the login
 	exitNetwork     = 5 // no connection, or it broke
 	exitIntegrity   = 6 // a checksum mismatch
 	exitInterrupted = 130
@@ -41,7 +41,7 @@ func exitCode(err error) int {
 	case protocol.CodeNotFound:
 		return exitNotFound
 	case protocol.CodePermission, protocol.CodeExists, protocol.CodeTooLarge, protocol.CodeNoSpace,
-		protocol.CodeBadRequest, protocol.CodeNameTooLong:
+		protocol.CodeBadRequest, protocol.CodeNameTooLong, protocol.CodeAuthFailed, protocol.CodeUnauthenticated:
 		return exitRefused
 	case protocol.CodeChecksum:
 		return exitIntegrity

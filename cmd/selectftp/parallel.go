@@ -209,6 +209,9 @@ func (s *session) dialOptions() []client.Option {
 	if s.checksum != "" {
 		opts = append(opts, client.WithChecksum(s.checksum))
 	}
+	if s.login != nil {
+		opts = append(opts, s.login)
+	}
 	return opts
 }
 

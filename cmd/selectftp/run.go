@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/selectftp/selectftp/client"
 	"github.com/selectftp/selectftp/internal/checksum"
 )
 
@@ -22,7 +23,7 @@ const (
 	addrEnv     = "SELECTFTP_ADDR"
 )
 
-const usageText = `usage: selectftp [--addr HOST:PORT] [--checksum ALG] [-q] [--json] [-P N] [--limit-rate RATE] [VERB ARGS...]
+const usageText = `usage: selectftp [--addr HOST:PORT] [--user NAME] [--checksum ALG] [-q] [--json] [-P N] [--limit-rate RATE] [VERB ARGS...]
        selectftp [options] -c "CMD; CMD..."    selectftp [options] -b FILE
 
 Commands:
@@ -53,6 +54,8 @@ line (blank lines and # comments skipped).
 
 Options:
   --addr HOST:PORT     server address (default $SELECTFTP_ADDR or 127.0.0.1:2121)
+  --user NAME          log in as NAME; the password comes from $SELECTFTP_PASSWORD,
+                       else a prompt on the terminal (it never crosses the wire)
   --checksum ALG       verify transfers with xxh128, sha256 or blake3
                        (default: the server's, normally xxh128; sha256 and
                        blake3 also resist deliberate tampering)
@@ -82,6 +85,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	batch := fs.String("b", "", "")
 	parallel := fs.Int("P", 1, "")
 	rateText := fs.String("limit-rate", "", "")
+	user := fs.String("user", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			io.WriteString(stdout, usageText)
@@ -101,7 +105,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "selectftp: %v (see selectftp --help)\n", rerr)
 		return exitUsage
 	}
+	var login client.Option
+	if *user != "" {
+		pw, err := password(*user, stdin, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "selectftp: --user: %v (see selectftp --help)\n", err)
+			return exitUsage
+		}
+		login = client.WithUser(*user, pw) // one for every connection: the key derivation runs once
+	}
 	s := &session{
+		login:    login,
 		parallel: *parallel,
 		rate:     rate,
 		addr:     serverAddr(*addr, os.Getenv(addrEnv)),
@@ -161,6 +175,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	s.report("", err)
 	return exitCode(err)
+}
+
+// passwordEnv holds --user's password for scripts.
+const passwordEnv = "SELECTFTP_PASSWORD"
+
+// password is --user's password: $SELECTFTP_PASSWORD when set (even
+// empty: the server then refuses it, as any wrong one), else asked on the
+// terminal without echo. Never a flag: ps shows those to every user.
+func password(user string, stdin io.Reader, stderr io.Writer) (string, error) {
+	if pw, ok := os.LookupEnv(passwordEnv); ok {
+		return pw, nil
+	}
+	fd, ok := terminalFd(stdin)
+	if !ok {
+		return "", fmt.Errorf("no password: set $%s, or run on a terminal to be asked", passwordEnv)
+	}
+	fmt.Fprintf(stderr, "Password for %s: ", user)
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	return string(pw), nil
 }
 
 // serverAddr picks the address: flag, then environment, then default. A

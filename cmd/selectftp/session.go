@@ -42,6 +42,9 @@ type session struct {
 	// quiet is -q: no notices either (resume restarts).
 	quiet bool
 
+	// login is --user's option (nil: none), shared by every connection.
+	login client.Option
+
 	conn *client.Conn
 	// verbs caches helps' list for the connection verbsOf.
 	verbsOf *client.Conn
@@ -96,6 +99,9 @@ func (s *session) connect(ctx context.Context) (*client.Conn, error) {
 		opts := []client.Option{client.WithReadSize(1 << 20)}
 		if s.checksum != "" {
 			opts = append(opts, client.WithChecksum(s.checksum))
+		}
+		if s.login != nil {
+			opts = append(opts, s.login)
 		}
 		c, err := client.Dial(ctx, s.addr, opts...)
 		if err != nil {

@@ -2,8 +2,13 @@
 // its plugins folder to clients on one TCP address.
 //
 //	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
-//	           [--min-checksum xxh128|sha256|blake3] [more flags: selectftpd --help]
+//	           [--min-checksum xxh128|sha256|blake3] [--users FILE] [--insecure]
+//	           [more flags: selectftpd --help]
 //	selectftpd user add|passwd|del|list --users FILE [NAME]   (selectftpd user --help)
+//
+// With --users every client logs in (SCRAM-SHA-256) and works in its own
+// root; SIGHUP reloads the file. An address other hosts can reach is
+// refused without --insecure (there is no TLS yet).
 //
 // SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets
 // running transfers finish for up to --shutdown-timeout, and stops every
@@ -69,6 +74,8 @@ func run(args []string, stderr io.Writer) int {
 	builtinVerbs := fs.String("builtin", "", "comma-separated `verbs` to serve in-process instead of from plugins (get,helps,put,upper)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
+	usersFile := fs.String("users", "", "users `file` (selectftpd user add): clients log in, each in their own root; reloaded on SIGHUP")
+	insecure := fs.Bool("insecure", false, "serve on an address other hosts can reach without TLS (file contents cross the network in clear)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -97,6 +104,15 @@ func run(args []string, stderr io.Writer) int {
 	srv.Logger = hclog.New(&hclog.LoggerOptions{
 		Name: "selectftpd", Level: lvl, Output: stderr, JSONFormat: *format == "json",
 	})
+	if *usersFile != "" {
+		f, err := loadUsers(*usersFile, srv.Logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --users: %v\n", err)
+			return 2
+		}
+		srv.Users = f
+		defer reloadOnHUP(f, srv.Logger)()
+	}
 	if *verbTimeouts != "" {
 		srv.VerbTimeouts = map[string]time.Duration{}
 		for _, kv := range strings.Split(*verbTimeouts, ",") {
@@ -167,7 +183,12 @@ func run(args []string, stderr io.Writer) int {
 		go func() { <-sigs; cancel() }() // a second signal stops waiting
 		stopped <- srv.Shutdown(ctx)
 	}()
-	err := srv.ListenAndServe()
+	ln, err := listen(srv.Addr, *insecure, srv.Users != nil, srv.Logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "selectftpd: %v\n", err)
+		return 2
+	}
+	err = srv.Serve(ln)
 	if !errors.Is(err, host.ErrServerClosed) {
 		srv.Logger.Error("server failed", "error", err)
 		return 1
