@@ -79,6 +79,14 @@ func stagingName(dir, base string) string {
 	return filepath.Join(dir, ".selectftp-part-r-"+hex.EncodeToString(sum[:16]))
 }
 
+// onlyPartial reports whether the folder dir holds nothing but, perhaps,
+// the resumable upload of base, which ls never shows (an empty one is
+// removed).
+func onlyPartial(t *testing.T, dir, base string) bool {
+	files := listFiles(t, dir)
+	return len(files) == 0 || len(files) == 1 && filepath.Join(dir, files[0]) == stagingName(dir, base)
+}
+
 func sizeOf(path string) int64 {
 	fi, err := os.Stat(path)
 	if err != nil {

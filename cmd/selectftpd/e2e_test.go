@@ -254,7 +254,9 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	s.waitUploadStaged()
 	cmd.Process.Kill()
 	cmd.Wait()
-	waitFor(t, "the partial upload to be removed", func() bool { return len(listFiles(t, s.root)) == 0 })
+	// Every CLI put is resumable (put -c): its bytes wait, hidden, under
+	// the staging name, and nothing is under the real one.
+	waitFor(t, "the upload to be left for put -c only", func() bool { return onlyPartial(t, s.root, "big.bin") })
 	if r := s.client("", "upper", "ok"); r.stdout != "OK\n" {
 		t.Fatalf("%+v", r)
 	}
@@ -274,9 +276,8 @@ func TestPluginCrashAndRestart(t *testing.T) {
 	if !strings.Contains(cmd.Stderr.(*bytes.Buffer).String(), "unavailable") {
 		t.Fatalf("client error %q does not say the plugin went away", cmd.Stderr.(*bytes.Buffer).String())
 	}
-	// The dead plugin's staging file had no name (O_TMPFILE): nothing at
-	// all is left, under the real name or any other.
-	waitFor(t, "the host to stop writing the upload", func() bool { return len(listFiles(t, s.root)) == 0 })
+	// Nothing is under the real name: only the hidden resumable partial.
+	waitFor(t, "the host to stop writing the upload", func() bool { return onlyPartial(t, s.root, "big.bin") })
 	// The next request starts a new plugin process.
 	writeRandom(t, filepath.Join(dir, "small"), 1000, 5)
 	if r := s.clientIn(dir, "", "put", "small", "small.bin"); r.code != 0 {
