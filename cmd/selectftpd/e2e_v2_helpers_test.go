@@ -100,11 +100,12 @@ type proxy struct {
 	flipUp   bool
 	flipDown bool
 
-	up, down atomic.Int64 // bytes forwarded to the server, to the client
-	accepted atomic.Int32
-	flipped  atomic.Int32
-	mu       sync.Mutex
-	firstAt  time.Time // when the first connection was accepted
+	up, down   atomic.Int64 // bytes forwarded to the server, to the client
+	accepted   atomic.Int32
+	live, peak atomic.Int32 // connections open now, and the most at once
+	flipped    atomic.Int32
+	mu         sync.Mutex
+	firstAt    time.Time // when the first connection was accepted
 }
 
 // startProxy listens on loopback and forwards to target until the test ends.
@@ -148,9 +149,20 @@ func startProxy(t *testing.T, target string, flipUp, flipDown bool) *proxy {
 			}
 			track(cc)
 			track(sc)
+			for n := p.live.Add(1); ; {
+				if m := p.peak.Load(); n <= m || p.peak.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			var halves atomic.Int32 // the connection is gone when both pipes end
+			end := func() {
+				if halves.Add(1) == 2 {
+					p.live.Add(-1)
+				}
+			}
 			wg.Add(2)
-			go func() { defer wg.Done(); p.pipe(sc, cc, &p.up, p.flipUp) }()
-			go func() { defer wg.Done(); p.pipe(cc, sc, &p.down, p.flipDown) }()
+			go func() { defer wg.Done(); defer end(); p.pipe(sc, cc, &p.up, p.flipUp) }()
+			go func() { defer wg.Done(); defer end(); p.pipe(cc, sc, &p.down, p.flipDown) }()
 		}
 	}()
 	return p
