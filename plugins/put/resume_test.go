@@ -58,6 +58,8 @@ func TestPutResume(t *testing.T) {
 			body: data[off:], meta: okMeta, target: data},
 		{name: "keeps only offset bytes of a longer partial", partial: append(bytes.Clone(data[:off]), "junk"...),
 			params: params("offset", off, "file_digest", whole), body: data[off:], meta: okMeta, target: data},
+		{name: "a longer partial is cut at offset", partial: append(bytes.Clone(data), "trailing junk"...),
+			params: params("offset", len(data)), meta: okMeta, target: data},
 		{name: "offset 0 starts again", partial: other[:off], params: params("offset", 0), body: data, meta: okMeta, target: data},
 		{name: "offset beyond the partial", partial: data[:100], params: params("offset", 200), body: data[200:],
 			code: sdk.CodeBadRequest, msg: "no partial upload of f has 200 bytes; start again from zero", after: data[:100]},
@@ -214,5 +216,61 @@ func TestPutResumeAfterInterrupt(t *testing.T) {
 		}
 		waitContent(t, "f", filepath.Join(dir, "f"), data)
 		waitFiles(t, dir, "f")
+	})
+}
+
+// A resumed upload's kept prefix was on disk before it began: only the
+// bytes it writes past it count against what it declared, else the space
+// check takes it for further along than it is and promises its room away.
+func TestAdmitResumedPrefix(t *testing.T) {
+	const mib = 1 << 20
+	var s staged
+	e, err := s.admit(2*mib, limits{space: space{avail: 1 << 40, total: 1 << 40, ok: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.end()
+	f, err := os.Create(filepath.Join(t.TempDir(), staging.ResumeName("f")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(bytes.Repeat([]byte("a"), 3*mib)); err != nil { // the partial kept
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	e.prefix.Store(3 * mib)
+	e.hold(f)
+	s.refresh()
+	if _, _, toCome := s.Stats(); toCome != 2*mib {
+		t.Errorf("a resume that has written nothing yet has %d bytes to come, want %d", toCome, 2*mib)
+	}
+}
+
+// A resumed stream that grows past max_size is refused and its partial cut
+// back to the offset it resumed from: the prefix stays good for a resume.
+func TestPutResumeTooLarge(t *testing.T) {
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	const off = 1000
+	cmd := New()
+	if err := cmd.(sdk.Configurer).Configure(t.Context(), map[string]any{"max_size": off + 10}); err != nil {
+		t.Fatal(err)
+	}
+	sdktest.Each(t, cmd, func(t *testing.T, cmd sdk.Command) {
+		dir := t.TempDir()
+		part := filepath.Join(dir, staging.ResumeName("f"))
+		if err := os.WriteFile(part, data[:off], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := sdktest.Run(t, cmd, sdktest.Request{Root: dir, Body: bytes.NewReader(data[off:]),
+			Params: map[string]any{"path": "f", "resume": true, "offset": off}})
+		if res.Code != sdk.CodeTooLarge {
+			t.Errorf("a resumed stream past max_size: %s %q", res.Code, res.Message)
+		}
+		waitContent(t, "the partial", part, data[:off])
+		waitContent(t, "f", filepath.Join(dir, "f"), nil)
 	})
 }
