@@ -23,6 +23,9 @@ received.
 
 Parameters:
   path    the file to send (or the first word after get)
+  offset  send the file from this byte on (resuming a download); the
+          size in the metadata stays the whole file's, and offset is
+          added to it
 
 Examples:
   get notes.txt
@@ -48,6 +51,8 @@ func (get) Describe() sdk.Description {
 type getParams struct {
 	Path string   `mapstructure:"path"`
 	Args []string `mapstructure:"args"`
+	// Offset resumes a download: the body is the file from there on.
+	Offset int64 `mapstructure:"offset"`
 }
 
 func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -58,6 +63,9 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	name, err := params.Path("get", p.Path, p.Args)
 	if err != nil {
 		return err
+	}
+	if p.Offset < 0 {
+		return sdk.Errorf(sdk.CodeBadRequest, "offset %d: must be 0 or more", p.Offset)
 	}
 	if req.Root == nil {
 		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder")
@@ -82,14 +90,23 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	defer f.Close()
 
 	size := fi.Size()
+	if p.Offset > size {
+		return sdk.Errorf(sdk.CodeBadRequest, "offset %d is past the end of %s (%d bytes)", p.Offset, name, size)
+	}
 	if err := w.SetMeta("size", size); err != nil {
 		return err
+	}
+	if p.Offset > 0 {
+		if err := w.SetMeta("offset", p.Offset); err != nil {
+			return err
+		}
 	}
 	// The host sends the file by sendfile and the digest of the bytes with
 	// its status: from the cache when the file's digest in the request's
 	// algorithm is known (put records it), else hashed beside the sending.
+	// The cache holds whole files' digests: a range is hashed as it goes.
 	var known sdk.Digest
-	if alg, err := checksum.Parse(req.Checksum); err == nil {
+	if alg, err := checksum.Parse(req.Checksum); err == nil && p.Offset == 0 {
 		if sum, ok := digest.Lookup(alg, f, fi); ok {
 			known = sdk.Digest{Algorithm: alg.String(), Sum: sum}
 		}
@@ -97,7 +114,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	if err := ctx.Err(); err != nil {
 		return err // the client is gone: do not start sending
 	}
-	if err := sdk.SendFile(req, w, f, 0, size, known); err != nil {
+	if err := sdk.SendFile(req, w, f, p.Offset, size-p.Offset, known); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
