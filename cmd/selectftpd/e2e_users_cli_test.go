@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/selectftp/selectftp/host/auth"
-	"github.com/selectftp/selectftp/internal/users"
+	"github.com/selectftp/selectftp/host/users"
 )
 
 // userCLI runs the selectftpd binary with stdin piped (not a terminal).

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/selectftp/selectftp/internal/users"
+	"github.com/selectftp/selectftp/host/users"
 )
 
 // loadUsers reads --users FILE, logging what the load found wrong without

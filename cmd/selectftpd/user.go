@@ -17,7 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/selectftp/selectftp/host/auth"
-	"github.com/selectftp/selectftp/internal/users"
+	"github.com/selectftp/selectftp/host/users"
 )
 
 const userUsage = `usage:

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/selectftp/selectftp/host/auth"
-	"github.com/selectftp/selectftp/internal/users"
+	"github.com/selectftp/selectftp/host/users"
 )
 
 // userRun runs `selectftpd user ARGS` in-process with cheap PBKDF2.
