@@ -5,6 +5,7 @@ package sum
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/plugins/internal/digest"
@@ -24,12 +25,22 @@ as is; otherwise the file is read and its digest cached.
 Options (or parameters):
   --checksum ALG    the algorithm (param checksum)
 
+Parameters:
+  length    with one PATH: the digest of its first length bytes only
+            (to check a partial download against the file)
+
 Examples:
   sum notes.txt
   sum --checksum sha256 reports/q1.pdf reports/q2.pdf
 `
 
 type sum struct{}
+
+// sumParams are the parameters fileop.Parse does not take.
+type sumParams struct {
+	// Length, when set, limits the digest to the file's first bytes.
+	Length *int64 `mapstructure:"length"`
+}
 
 // New returns the "sum" command.
 func New() sdk.Command { return sum{} }
@@ -45,6 +56,16 @@ func (sum) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	}
 	if len(a.Paths) == 0 {
 		return sdk.Errorf(sdk.CodeBadRequest, "sum needs a path")
+	}
+	var p sumParams
+	if err := req.Decode(&p); err != nil {
+		return err
+	}
+	switch {
+	case p.Length != nil && *p.Length < 0:
+		return sdk.Errorf(sdk.CodeBadRequest, "sum: length %d: must be 0 or more", *p.Length)
+	case p.Length != nil && len(a.Paths) != 1:
+		return sdk.Errorf(sdk.CodeBadRequest, "sum: length goes with exactly one path, not %d", len(a.Paths))
 	}
 	name := a.Value("checksum")
 	if name == "" {
@@ -65,8 +86,8 @@ func (sum) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	}
 	// Lines go out as each file is done, so a long sum shows progress; a
 	// failure ends the body where it is and the status names the path.
-	for i, p := range a.Paths {
-		hex, err := digestOf(ctx, req, alg, p, rels[i])
+	for i, path := range a.Paths {
+		hex, err := digestOf(ctx, req, alg, path, rels[i], p.Length)
 		if err != nil {
 			return err
 		}
@@ -77,7 +98,9 @@ func (sum) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 	return nil
 }
 
-func digestOf(ctx context.Context, req *sdk.Request, alg checksum.Algorithm, p, rel string) (string, error) {
+// digestOf is the digest of the file at rel (p as the user typed it): of
+// its first *length bytes when length is set.
+func digestOf(ctx context.Context, req *sdk.Request, alg checksum.Algorithm, p, rel string, length *int64) (string, error) {
 	f, fi, err := openfile.Regular(req.Root, rel)
 	if err != nil {
 		switch sdk.CodeOf(err) {
@@ -89,6 +112,9 @@ func digestOf(ctx context.Context, req *sdk.Request, alg checksum.Algorithm, p, 
 		return "", fileop.Fail("sum", p, err)
 	}
 	defer f.Close()
+	if length != nil {
+		return prefixDigest(ctx, alg, f, fi.Size(), p, *length)
+	}
 	if s, ok := digest.Lookup(alg, f, fi); ok {
 		return alg.Encode(s), nil
 	}
@@ -104,4 +130,20 @@ func digestOf(ctx context.Context, req *sdk.Request, alg checksum.Algorithm, p, 
 	// it was read has another stamp, so the entry is never used for it.
 	digest.Record(alg, f, fi, s)
 	return alg.Encode(s), nil
+}
+
+// prefixDigest is the digest of the first length bytes of f (size bytes),
+// hashed every time: the cache holds whole files' digests only.
+func prefixDigest(ctx context.Context, alg checksum.Algorithm, f *os.File, size int64, p string, length int64) (string, error) {
+	if length > size {
+		return "", sdk.Errorf(sdk.CodeBadRequest, "%s has only %d bytes", p, size)
+	}
+	h := alg.New()
+	if err := checksum.HashRange(h, f, 0, length); err != nil {
+		return "", fileop.Fail("sum", p, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return alg.Encode(h.Sum(nil)), nil
 }
