@@ -166,22 +166,19 @@ type upload struct {
 	resume *resumption
 }
 
-// offset is where the body starts in the file: past the partial kept.
-func (u *upload) offset() int64 {
-	if u.resume == nil {
-		return 0
-	}
-	return u.resume.offset
-}
-
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 	u, err := parse(req)
 	if err != nil {
 		return err
 	}
 	max := p.maxSize.Load()
-	// A stream (size -1) counts only its kept partial here.
-	if total := u.offset() + u.size; max > 0 && (total > max || u.offset() > max) {
+	// The whole file's size: a stream (size -1) counts only the partial
+	// it keeps here, and is bounded as it arrives.
+	total := u.offset()
+	if u.size > 0 {
+		total += u.size
+	}
+	if max > 0 && total > max {
 		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", total, max)
 	}
 	if req.Root == nil {

@@ -60,6 +60,14 @@ func parseResume(p resumeParams, req *sdk.Request) (*resumption, error) {
 	return r, nil
 }
 
+// offset is where the body starts in the file: past the partial kept.
+func (u *upload) offset() int64 {
+	if u.resume == nil {
+		return 0
+	}
+	return u.resume.offset
+}
+
 // errHeldPartial means a live upload (or a sweep) holds the partial.
 var errHeldPartial = errors.New("put: the partial upload is held")
 
@@ -74,6 +82,7 @@ type resumeStage struct {
 	offset    int64
 	cause     error // why the upload failed, set before abort
 	wrongFile bool  // the whole file did not match file_digest
+	renamed   bool  // f is the target's now: abort must not touch it
 }
 
 // newResumeStage opens the target's partial, held, truncated to offset and
@@ -154,6 +163,7 @@ func (s *resumeStage) commit() error {
 	if err := s.root.Rename(s.tmp, s.path); err != nil {
 		return err
 	}
+	s.renamed = true
 	return syncDir(s.root, s.dir)
 }
 
@@ -163,6 +173,9 @@ func (s *resumeStage) commit() error {
 // whole file turned out wrong. An empty partial is not worth keeping.
 func (s *resumeStage) abort() {
 	defer s.f.Close()
+	if s.renamed {
+		return // only the folder's sync failed: the file is in place
+	}
 	keep := s.offset
 	switch sdk.CodeOf(s.cause) {
 	case sdk.CodeCanceled, sdk.CodeTimeout:
