@@ -34,7 +34,9 @@ const (
 	CodeProtocol Code = "protocol"
 	// CodeUnsupportedVersion is a Hello with no version the server speaks.
 	CodeUnsupportedVersion Code = "unsupported_version"
-	// CodeBusy is a connection over the server's limits.
+	// CodeBusy is a connection over the server's limits; as a request's
+	// code (it then ends only that request), a resource another request
+	// holds, such as a resumable upload in progress.
 	CodeBusy Code = "busy"
 	// CodeShuttingDown is a connection closed by a graceful shutdown.
 	CodeShuttingDown Code = "shutting_down"
