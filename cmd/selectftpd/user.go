@@ -22,10 +22,12 @@ import (
 
 const userUsage = `usage:
   selectftpd user add --users FILE NAME [--root DIR] [--perm list,read,write,delete,mkdir,rename]
+        [--max-conns N] [--rate-up RATE] [--rate-down RATE] [--quota-bytes SIZE] [--quota-files N] [--max-file-size SIZE]
   selectftpd user passwd --users FILE NAME
   selectftpd user del --users FILE NAME
   selectftpd user list --users FILE
 The password comes from a prompt on a terminal, else from the first line of stdin.
+Sizes and rates (bytes, bytes/s) take K, M, G, T suffixes (powers of 1024): 8M, 1.5G; 0 is no limit.
 `
 
 // maxPasswordLine bounds what is read from stdin for a password.
@@ -67,11 +69,13 @@ func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	file := fset.String("users", "", "users `file`")
 	var root, perm *string
 	var iters *int
+	var lim *limitFlags
 	wantName := true
 	switch sub {
 	case "add":
 		root = fset.String("root", "", "the user's `folder`, absolute or under the server's root (default: NAME)")
 		perm = fset.String("perm", auth.FormatPerms(auth.AllPerms()), "comma-separated `permissions`")
+		lim = newLimitFlags(fset)
 		fallthrough
 	case "passwd":
 		iters = fset.Int("iterations", auth.DefaultIterations, "PBKDF2 `count` for the stored keys")
@@ -149,6 +153,10 @@ func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err := users.CheckRoot(r); err != nil {
 		return usageError{"--root: " + err.Error()}
 	}
+	limits, err := lim.limits()
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	if _, err := f.Lookup(name); err == nil {
 		return fmt.Errorf("user %s exists; use passwd", name)
 	}
@@ -160,7 +168,7 @@ func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := f.Add(auth.Account{Name: name, Root: r, Perms: perms, Credentials: creds}); err != nil {
+	if err := f.Add(auth.Account{Name: name, Root: r, Perms: perms, Credentials: creds, Limits: limits}); err != nil {
 		if errors.Is(err, users.ErrExists) {
 			return fmt.Errorf("user %s exists; use passwd", name)
 		}
@@ -233,7 +241,7 @@ func checkPassword(pw string) (string, error) {
 // list prints name, root and permissions, never credentials.
 func list(f *users.File, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROOT\tPERMS\tPATH PERMS")
+	fmt.Fprintln(tw, "NAME\tROOT\tPERMS\tPATH PERMS\tLIMITS")
 	for _, a := range f.List() {
 		perms := auth.FormatPerms(a.Perms)
 		if perms == "" {
@@ -248,7 +256,7 @@ func list(f *users.File, w io.Writer) error {
 		if paths == "" {
 			paths = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Root, perms, paths)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Root, perms, paths, a.Limits)
 	}
 	return tw.Flush()
 }

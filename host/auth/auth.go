@@ -39,6 +39,8 @@ type Account struct {
 	PathPerms map[string][]Perm
 	// Credentials verify a SCRAM-SHA-256 proof without the password.
 	Credentials scram.StoredCredentials
+	// Limits bound the user's connections, rates and storage.
+	Limits Limits
 }
 
 // ErrUnknownUser is Store.Lookup's error for a name it does not know.

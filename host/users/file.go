@@ -36,6 +36,18 @@ type userJSON struct {
 	Perms     []string            `json:"perms"`
 	PathPerms map[string][]string `json:"path_perms,omitempty"`
 	SCRAM     *scramJSON          `json:"scram_sha256"`
+	Limits    *limitsJSON         `json:"limits,omitempty"`
+}
+
+// limitsJSON is an account's auth.Limits; an absent field is no limit.
+// Sizes and rates are bytes (per second for rates).
+type limitsJSON struct {
+	MaxConns    int   `json:"max_conns,omitempty"`
+	RateUp      int64 `json:"rate_up,omitempty"`
+	RateDown    int64 `json:"rate_down,omitempty"`
+	QuotaBytes  int64 `json:"quota_bytes,omitempty"`
+	QuotaFiles  int64 `json:"quota_files,omitempty"`
+	MaxFileSize int64 `json:"max_file_size,omitempty"`
 }
 
 // scramJSON holds SCRAM-SHA-256 stored credentials; []byte fields are
@@ -127,6 +139,10 @@ func (u userJSON) account() (auth.Account, error) {
 			}
 		}
 	}
+	if l := u.Limits; l != nil {
+		a.Limits = auth.Limits{MaxConns: l.MaxConns, RateUp: l.RateUp, RateDown: l.RateDown,
+			QuotaBytes: l.QuotaBytes, QuotaFiles: l.QuotaFiles, MaxFileSize: l.MaxFileSize}
+	}
 	if u.SCRAM == nil {
 		return a, errors.New("no scram_sha256 credentials (set them with selectftpd user passwd)")
 	}
@@ -144,6 +160,9 @@ func checkAccount(a auth.Account) error {
 		return err
 	}
 	if err := CheckRoot(a.Root); err != nil {
+		return err
+	}
+	if err := a.Limits.Check(); err != nil {
 		return err
 	}
 	for k := range a.PathPerms {
@@ -217,6 +236,10 @@ func encode(users map[string]auth.Account) ([]byte, error) {
 			for k, v := range a.PathPerms {
 				u.PathPerms[k] = perms(v)
 			}
+		}
+		if l := a.Limits; !l.IsZero() {
+			u.Limits = &limitsJSON{MaxConns: l.MaxConns, RateUp: l.RateUp, RateDown: l.RateDown,
+				QuotaBytes: l.QuotaBytes, QuotaFiles: l.QuotaFiles, MaxFileSize: l.MaxFileSize}
 		}
 		c := a.Credentials
 		u.SCRAM = &scramJSON{Salt: []byte(c.Salt), Iterations: c.Iters, StoredKey: c.StoredKey, ServerKey: c.ServerKey}

@@ -6,7 +6,11 @@
 //	{"users":[{"name":"alice","root":"alice","perms":["list","read"],
 //	  "path_perms":{"/incoming":["list","write"]},
 //	  "scram_sha256":{"salt":"<base64>","iterations":600000,
-//	                  "stored_key":"<base64>","server_key":"<base64>"}}]}
+//	                  "stored_key":"<base64>","server_key":"<base64>"},
+//	  "limits":{"max_conns":2,"rate_up":524288,"rate_down":524288,
+//	            "quota_bytes":1073741824,"quota_files":1000,"max_file_size":8388608}}]}
+//
+// Every limit is optional (absent: none); sizes are bytes, rates bytes/s.
 //
 // Loading is strict: an unknown field, a bad name, a repeated name or a bad
 // key refuses the whole file, since a typo ("perm" for "perms") that was
