@@ -45,8 +45,12 @@ type conn struct {
 	// Loop-only state.
 	armed uint32 // epoll interest currently registered
 	dead  bool
-	gated bool   // reading is held until the output queue drains (see OutputFull)
-	keep  []byte // bytes OnData did not consume
+	gated bool      // reading is held until the output queue drains (see OutputFull)
+	keep  []byte    // bytes OnData did not consume
+	tls   *tlsLayer // nil: plaintext
+	// tlsMore: reading stopped while tls may hold records epoll cannot
+	// report; sync reads again once reading may go on.
+	tlsMore bool
 
 	queued atomic.Bool // an opSync task is pending
 	ctx    ctxValue
@@ -101,6 +105,9 @@ func (c *conn) Enqueue(b []byte) error { return c.write(b, false) }
 
 func (c *conn) write(b []byte, block bool) error {
 	onLoop := c.onLoop()
+	if c.tls != nil {
+		return c.writeTLS(b, block && !onLoop)
+	}
 	c.mu.Lock()
 	if err := c.waitRoom(block && !onLoop); err != nil {
 		c.mu.Unlock()
@@ -144,6 +151,9 @@ func (c *conn) write(b []byte, block bool) error {
 // send with sendfile when the socket is writable. From inside one of c's
 // callbacks it does not wait for room, as Write does not.
 func (c *conn) SendFile(f *os.File, off, n int64) error {
+	if c.tls != nil {
+		return c.sendFileTLS(f, off, n)
+	}
 	onLoop := c.onLoop()
 	push := func(s *fileSeg) error { return c.pushFile(s, !onLoop) }
 	fail := func(error) { c.Close() } // for copyFile, never reached: Linux always dups
@@ -256,6 +266,10 @@ func (c *conn) kick() {
 // read drains the socket into OnData until EAGAIN, a short read, a pause or
 // the budget.
 func (l *loop) read(c *conn) {
+	if c.tls != nil {
+		l.readTLS(c)
+		return
+	}
 	sk, _ := l.r.h.(Sinker)
 	for i, got := 0, 0; i < readBudget && got < wakeBytes; i++ {
 		if sk != nil && len(c.keep) == 0 {
@@ -376,6 +390,7 @@ func (l *loop) sync(c *conn) {
 		c.mu.Lock()
 		closeReq, shut, pending := c.closeReq, c.writeShut, c.q.n
 		c.mu.Unlock()
+		pending += c.tlsHeld()
 		if closeReq {
 			l.closeConn(c, nil)
 			return
@@ -390,7 +405,11 @@ func (l *loop) sync(c *conn) {
 		if shut {
 			c.keep = nil
 			if !c.dead {
-				l.setInterest(c, c.armed&^unix.EPOLLIN)
+				want := c.armed &^ unix.EPOLLIN
+				if c.tls != nil && !c.tls.ready.Load() {
+					want |= unix.EPOLLIN // the stash waits for the handshake
+				}
+				l.setInterest(c, want)
 				if pending == 0 {
 					l.closeConn(c, nil)
 				}
@@ -416,7 +435,10 @@ func (l *loop) sync(c *conn) {
 		if readable {
 			want |= unix.EPOLLIN
 		}
-		l.setInterest(c, want)
+		if l.setInterest(c, want) && readable && c.tlsMore {
+			c.tlsMore = false
+			l.readLater(c)
+		}
 		return
 	}
 }
@@ -475,7 +497,7 @@ func (l *loop) flush(c *conn) bool {
 	}
 	pending, shut := c.q.n, c.writeShut
 	c.mu.Unlock()
-	if shut && pending == 0 {
+	if shut && pending == 0 && c.tlsHeld() == 0 {
 		l.closeConn(c, nil)
 		return false
 	}
@@ -577,6 +599,9 @@ func (l *loop) closeConn(c *conn, err error) {
 	c.q.reset()
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	if c.tls != nil {
+		c.tls.tr.Close() // ends a handshake waiting for input
+	}
 	// Deregister before close: once closed, the number may be handed to
 	// a new connection while this one is still in the interest list.
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)

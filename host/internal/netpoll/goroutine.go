@@ -73,6 +73,9 @@ func (e *goEngine) Serve(ln net.Listener, h Handler) error {
 		return nil
 	}
 	e.started = true
+	if e.opts.TLS != nil {
+		ln = &tlsListener{Listener: ln, cfg: e.opts.TLS, reply: e.opts.TLSPlainReply}
+	}
 	e.ln, e.h = ln, h
 	stopped := e.stopped
 	e.mu.Unlock()

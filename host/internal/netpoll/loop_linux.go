@@ -29,6 +29,7 @@ const (
 	opStopAccept                // close the listener
 	opShutdown                  // close everything and exit
 	opRun                       // run fn for c (Conn.Post)
+	opLoop                      // run fn for c, the engine's own, not a callback
 )
 
 // task is a request handed to a loop from another goroutine. It carries the
@@ -179,6 +180,10 @@ func (l *loop) runTasks() {
 			l.closeListener()
 		case opShutdown:
 			l.shutting = true
+		case opLoop:
+			if !t.c.dead {
+				t.fn()
+			}
 		case opRun:
 			if !t.c.dead { // closed: OnClose has run, so fn must not
 				l.cur.Store(t.c)
@@ -215,6 +220,9 @@ func (l *loop) add(c *conn) {
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
 		l.closeConn(c, err)
 		return
+	}
+	if c.tls != nil {
+		c.tls.start()
 	}
 	l.sync(c)
 }

@@ -48,6 +48,7 @@
 package netpoll
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -170,6 +171,11 @@ type Options struct {
 	// the accepting goroutine (an event loop, for the reactor), so it must
 	// not block.
 	OnAcceptError func(error)
+	// TLS, when set, makes every connection speak TLS from its first
+	// byte; handlers see plaintext (see tls.go). TLSPlainReply answers a
+	// client that sends no TLS at all.
+	TLS           *tls.Config
+	TLSPlainReply PlainReply
 
 	// forcePread makes file segments go by pread and write as if sendfile
 	// were refused, so tests cover the fallback on any file system.

@@ -203,6 +203,9 @@ func (l *loop) accept() {
 		target := r.loops[r.next%len(r.loops)]
 		r.next++
 		c := newConn(target, fd, sa)
+		if r.opts.TLS != nil {
+			c.tls = newTLSLayer(c, r.opts.TLS, r.opts.TLSPlainReply)
+		}
 		if !target.post(task{op: opAdd, c: c}) {
 			unix.Close(fd)
 		}
