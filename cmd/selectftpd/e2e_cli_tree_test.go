@@ -134,7 +134,7 @@ func TestCLITreeRecursive(t *testing.T) {
 	sameTree(t, "put -r past a failure", readTree(t, filepath.Join(s.root, "other")), tree)
 	s.check(t, work, cliCase{[]string{"get", "-r", "nothere"}, 3, "", "not_found"})
 	s.check(t, work, cliCase{[]string{"put", "src"}, 2, "", "put -r"})
-	s.check(t, work, cliCase{[]string{"get", "-x", "src"}, 2, "", "usage: get [-r] [-p]"})
+	s.check(t, work, cliCase{[]string{"get", "-x", "src"}, 2, "", "usage: get [-c] [-r] [-p]"})
 }
 
 // TestCLITreeGlobs: mput expands local globs, mget remote ones (on the

@@ -92,7 +92,14 @@ func TestKillDuringPutsLeavesNothing(t *testing.T) {
 	t.Logf("%d kills in %v: %d files; after the kills %d staging leftovers in all (each start sweeps), %d before the final start",
 		rounds, time.Since(start).Round(time.Millisecond), len(listFiles(t, root)), leftByKills, len(beforeRestart))
 
-	s := startServer(t, []string{"--root", root}, "put", "get")
+	// CLI puts are resumable: a kill leaves their partials for put -c,
+	// hidden, until resume_ttl. A tiny one makes the restart's sweep take
+	// them too, so nothing at all may remain.
+	settings := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"put":{"resume_ttl":"1ms"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, []string{"--root", root, "--plugin-settings", settings}, "put", "get")
 	// The first put on the root sweeps what dead uploads left.
 	if r := s.clientIn(local, "", "put", "f0", "after-restart"); r.code != 0 {
 		t.Fatalf("put after the restart: %+v", r)
