@@ -24,6 +24,14 @@ type Description struct {
 	Summary string
 	// Usage is the full help text.
 	Usage string
+	// Options are the verb's options, so that the host finds the paths
+	// among a request's words as the command does. They must match what
+	// the command parses: a word the host takes for an option value is a
+	// path it does not check.
+	Options []Option
+	// Access declares what the verb does to which paths; the host checks
+	// the user's permissions before Run. None: the command gets no Root.
+	Access []Access
 }
 
 // RunFunc is the signature of Command.Run.
@@ -87,6 +95,9 @@ type Request struct {
 	SessionID string
 	// RemoteAddr is the client's address.
 	RemoteAddr string
+	// User is who logged in; nil on a server without users (anonymous,
+	// every permission). See Allows.
+	User *User
 }
 
 // ResponseWriter receives a command's output.

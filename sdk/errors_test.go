@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,7 +125,7 @@ func TestFunc(t *testing.T) {
 		called = req.Verb == "v"
 		return sdk.Errorf(sdk.CodeTimeout, "late")
 	})
-	if cmd.Describe() != d {
+	if !reflect.DeepEqual(cmd.Describe(), d) {
 		t.Errorf("Describe = %+v", cmd.Describe())
 	}
 	err := cmd.Run(t.Context(), &sdk.Request{Verb: "v"}, nil)

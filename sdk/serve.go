@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/selectftp/selectftp/internal/pluginrpc/plugside"
@@ -20,7 +21,42 @@ type handler struct{ cmd Command }
 
 func (h handler) Describe() plugside.Description {
 	d := h.cmd.Describe()
-	return plugside.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
+	pd := plugside.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
+	if len(d.Access) > 0 {
+		// Plain data: it cannot fail to encode.
+		pd.Access, _ = json.Marshal(accessWire{Options: d.Options, Access: d.Access})
+	}
+	return pd
+}
+
+// accessWire is how a plugin's access declaration travels to the host
+// (pluginrpc decodes the same field names into these types).
+type accessWire struct {
+	Options []Option
+	Access  []Access
+}
+
+// userOf is the runtime's user as a Request carries it.
+func userOf(u *plugside.User) *User {
+	if u == nil {
+		return nil
+	}
+	out := &User{Name: u.Name, Perms: perms(u.Perms)}
+	if len(u.PathPerms) > 0 {
+		out.PathPerms = make(map[string][]Perm, len(u.PathPerms))
+		for k, ps := range u.PathPerms {
+			out.PathPerms[k] = perms(ps)
+		}
+	}
+	return out
+}
+
+func perms(names []string) []Perm {
+	out := make([]Perm, len(names))
+	for i, n := range names {
+		out[i] = Perm(n)
+	}
+	return out
 }
 
 func (h handler) Configure(ctx context.Context, settings map[string]any) error {
@@ -35,6 +71,7 @@ func (h handler) Run(ctx context.Context, c *plugside.Call) error {
 		Verb: c.Verb, Args: c.Args, Params: c.Params, Body: c.Body, Root: c.Root,
 		Checksum: c.Checksum, BodySize: c.BodySize, Dir: c.Dir,
 		Host: remoteHost{c.Host}, Log: c.Log, SessionID: c.SessionID, RemoteAddr: c.RemoteAddr,
+		User: userOf(c.User),
 	}
 	return h.cmd.Run(WithProgress(ctx, c.Out.Progress), req, c.Out)
 }
@@ -59,7 +96,7 @@ func (r remoteHost) Commands(ctx context.Context) ([]Description, error) {
 	}
 	out := make([]Description, len(ds))
 	for i, d := range ds {
-		out[i] = Description(d)
+		out[i] = Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
 	}
 	return out, nil
 }

@@ -62,10 +62,14 @@ func (*DescribeRequest) Descriptor() ([]byte, []int) {
 }
 
 type Description struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Verb          string                 `protobuf:"bytes,1,opt,name=verb,proto3" json:"verb,omitempty"`
-	Summary       string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
-	Usage         string                 `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Verb    string                 `protobuf:"bytes,1,opt,name=verb,proto3" json:"verb,omitempty"`
+	Summary string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Usage   string                 `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
+	// JSON object {"Options": [...], "Access": [...]}: the sdk.Description
+	// fields of the same names, which the host checks permissions by before
+	// a Run. Empty: no access declared, and requests carry no root.
+	AccessJson    []byte `protobuf:"bytes,4,opt,name=access_json,json=accessJson,proto3" json:"access_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -119,6 +123,13 @@ func (x *Description) GetUsage() string {
 		return x.Usage
 	}
 	return ""
+}
+
+func (x *Description) GetAccessJson() []byte {
+	if x != nil {
+		return x.AccessJson
+	}
+	return nil
 }
 
 type ConfigureRequest struct {
@@ -354,7 +365,9 @@ type RunHeader struct {
 	// The body's declared length; absent: unknown.
 	BodySize *int64 `protobuf:"varint,10,opt,name=body_size,json=bodySize,proto3,oneof" json:"body_size,omitempty"`
 	// The session's current folder, virtual ("/" is the root's top).
-	Dir           string `protobuf:"bytes,11,opt,name=dir,proto3" json:"dir,omitempty"`
+	Dir string `protobuf:"bytes,11,opt,name=dir,proto3" json:"dir,omitempty"`
+	// Who logged in; absent on a server without users (anonymous).
+	User          *User `protobuf:"bytes,12,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +472,120 @@ func (x *RunHeader) GetDir() string {
 	return ""
 }
 
+func (x *RunHeader) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// User is a logged-in account as a command sees it: the host has checked
+// the request's declared access against these already.
+type User struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Perms []string               `protobuf:"bytes,2,rep,name=perms,proto3" json:"perms,omitempty"`
+	// Virtual path -> the permissions at and below it.
+	PathPerms     map[string]*Perms `protobuf:"bytes,3,rep,name=path_perms,json=pathPerms,proto3" json:"path_perms,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *User) Reset() {
+	*x = User{}
+	mi := &file_command_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *User) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*User) ProtoMessage() {}
+
+func (x *User) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use User.ProtoReflect.Descriptor instead.
+func (*User) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *User) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *User) GetPerms() []string {
+	if x != nil {
+		return x.Perms
+	}
+	return nil
+}
+
+func (x *User) GetPathPerms() map[string]*Perms {
+	if x != nil {
+		return x.PathPerms
+	}
+	return nil
+}
+
+type Perms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Perms         []string               `protobuf:"bytes,1,rep,name=perms,proto3" json:"perms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Perms) Reset() {
+	*x = Perms{}
+	mi := &file_command_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Perms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Perms) ProtoMessage() {}
+
+func (x *Perms) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Perms.ProtoReflect.Descriptor instead.
+func (*Perms) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Perms) GetPerms() []string {
+	if x != nil {
+		return x.Perms
+	}
+	return nil
+}
+
 type HostReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -470,7 +597,7 @@ type HostReply struct {
 
 func (x *HostReply) Reset() {
 	*x = HostReply{}
-	mi := &file_command_proto_msgTypes[6]
+	mi := &file_command_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +609,7 @@ func (x *HostReply) String() string {
 func (*HostReply) ProtoMessage() {}
 
 func (x *HostReply) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[6]
+	mi := &file_command_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +622,7 @@ func (x *HostReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostReply.ProtoReflect.Descriptor instead.
 func (*HostReply) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{6}
+	return file_command_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HostReply) GetId() uint64 {
@@ -539,7 +666,7 @@ type RunOutput struct {
 
 func (x *RunOutput) Reset() {
 	*x = RunOutput{}
-	mi := &file_command_proto_msgTypes[7]
+	mi := &file_command_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +678,7 @@ func (x *RunOutput) String() string {
 func (*RunOutput) ProtoMessage() {}
 
 func (x *RunOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[7]
+	mi := &file_command_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +691,7 @@ func (x *RunOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunOutput.ProtoReflect.Descriptor instead.
 func (*RunOutput) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{7}
+	return file_command_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunOutput) GetMsg() isRunOutput_Msg {
@@ -738,7 +865,7 @@ type SendFile struct {
 
 func (x *SendFile) Reset() {
 	*x = SendFile{}
-	mi := &file_command_proto_msgTypes[8]
+	mi := &file_command_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +877,7 @@ func (x *SendFile) String() string {
 func (*SendFile) ProtoMessage() {}
 
 func (x *SendFile) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[8]
+	mi := &file_command_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +890,7 @@ func (x *SendFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendFile.ProtoReflect.Descriptor instead.
 func (*SendFile) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{8}
+	return file_command_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendFile) GetToken() uint64 {
@@ -807,7 +934,7 @@ type BodyToFile struct {
 
 func (x *BodyToFile) Reset() {
 	*x = BodyToFile{}
-	mi := &file_command_proto_msgTypes[9]
+	mi := &file_command_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +946,7 @@ func (x *BodyToFile) String() string {
 func (*BodyToFile) ProtoMessage() {}
 
 func (x *BodyToFile) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[9]
+	mi := &file_command_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +959,7 @@ func (x *BodyToFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BodyToFile.ProtoReflect.Descriptor instead.
 func (*BodyToFile) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{9}
+	return file_command_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BodyToFile) GetToken() uint64 {
@@ -874,7 +1001,7 @@ type BodyDone struct {
 
 func (x *BodyDone) Reset() {
 	*x = BodyDone{}
-	mi := &file_command_proto_msgTypes[10]
+	mi := &file_command_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1013,7 @@ func (x *BodyDone) String() string {
 func (*BodyDone) ProtoMessage() {}
 
 func (x *BodyDone) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[10]
+	mi := &file_command_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1026,7 @@ func (x *BodyDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BodyDone.ProtoReflect.Descriptor instead.
 func (*BodyDone) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{10}
+	return file_command_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BodyDone) GetToken() uint64 {
@@ -955,7 +1082,7 @@ type HostCall struct {
 
 func (x *HostCall) Reset() {
 	*x = HostCall{}
-	mi := &file_command_proto_msgTypes[11]
+	mi := &file_command_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1094,7 @@ func (x *HostCall) String() string {
 func (*HostCall) ProtoMessage() {}
 
 func (x *HostCall) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[11]
+	mi := &file_command_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1107,7 @@ func (x *HostCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostCall.ProtoReflect.Descriptor instead.
 func (*HostCall) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{11}
+	return file_command_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HostCall) GetId() uint64 {
@@ -1012,7 +1139,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_command_proto_msgTypes[12]
+	mi := &file_command_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1151,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_command_proto_msgTypes[12]
+	mi := &file_command_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1164,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_command_proto_rawDescGZIP(), []int{12}
+	return file_command_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Status) GetCode() string {
@@ -1073,11 +1200,13 @@ var File_command_proto protoreflect.FileDescriptor
 const file_command_proto_rawDesc = "" +
 	"\n" +
 	"\rcommand.proto\x12\x13selectftp.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"Q\n" +
+	"\x0fDescribeRequest\"r\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x14\n" +
-	"\x05usage\x18\x03 \x01(\tR\x05usage\"7\n" +
+	"\x05usage\x18\x03 \x01(\tR\x05usage\x12\x1f\n" +
+	"\vaccess_json\x18\x04 \x01(\fR\n" +
+	"accessJson\"7\n" +
 	"\x10ConfigureRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\"\x13\n" +
 	"\x11ConfigureResponse\"\xf4\x01\n" +
@@ -1088,7 +1217,7 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"host_reply\x18\x04 \x01(\v2\x1e.selectftp.plugin.v1.HostReplyH\x00R\thostReply\x12<\n" +
 	"\tbody_done\x18\x05 \x01(\v2\x1d.selectftp.plugin.v1.BodyDoneH\x00R\bbodyDoneB\x05\n" +
-	"\x03msg\"\xad\x02\n" +
+	"\x03msg\"\xdc\x02\n" +
 	"\tRunHeader\x12\x12\n" +
 	"\x04verb\x18\x01 \x01(\tR\x04verb\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x1f\n" +
@@ -1103,9 +1232,20 @@ const file_command_proto_rawDesc = "" +
 	"\bchecksum\x18\t \x01(\tR\bchecksum\x12 \n" +
 	"\tbody_size\x18\n" +
 	" \x01(\x03H\x00R\bbodySize\x88\x01\x01\x12\x10\n" +
-	"\x03dir\x18\v \x01(\tR\x03dirB\f\n" +
+	"\x03dir\x18\v \x01(\tR\x03dir\x12-\n" +
+	"\x04user\x18\f \x01(\v2\x19.selectftp.plugin.v1.UserR\x04userB\f\n" +
 	"\n" +
-	"_body_sizeJ\x04\b\x04\x10\x05R\x04root\"o\n" +
+	"_body_sizeJ\x04\b\x04\x10\x05R\x04root\"\xd3\x01\n" +
+	"\x04User\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05perms\x18\x02 \x03(\tR\x05perms\x12G\n" +
+	"\n" +
+	"path_perms\x18\x03 \x03(\v2(.selectftp.plugin.v1.User.PathPermsEntryR\tpathPerms\x1aX\n" +
+	"\x0ePathPermsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.selectftp.plugin.v1.PermsR\x05value:\x028\x01\"\x1d\n" +
+	"\x05Perms\x12\x14\n" +
+	"\x05perms\x18\x01 \x03(\tR\x05perms\"o\n" +
 	"\tHostReply\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
 	"\bcommands\x18\x02 \x03(\v2 .selectftp.plugin.v1.DescriptionR\bcommands\x12\x14\n" +
@@ -1164,7 +1304,7 @@ func file_command_proto_rawDescGZIP() []byte {
 	return file_command_proto_rawDescData
 }
 
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_command_proto_goTypes = []any{
 	(*DescribeRequest)(nil),   // 0: selectftp.plugin.v1.DescribeRequest
 	(*Description)(nil),       // 1: selectftp.plugin.v1.Description
@@ -1172,34 +1312,40 @@ var file_command_proto_goTypes = []any{
 	(*ConfigureResponse)(nil), // 3: selectftp.plugin.v1.ConfigureResponse
 	(*RunInput)(nil),          // 4: selectftp.plugin.v1.RunInput
 	(*RunHeader)(nil),         // 5: selectftp.plugin.v1.RunHeader
-	(*HostReply)(nil),         // 6: selectftp.plugin.v1.HostReply
-	(*RunOutput)(nil),         // 7: selectftp.plugin.v1.RunOutput
-	(*SendFile)(nil),          // 8: selectftp.plugin.v1.SendFile
-	(*BodyToFile)(nil),        // 9: selectftp.plugin.v1.BodyToFile
-	(*BodyDone)(nil),          // 10: selectftp.plugin.v1.BodyDone
-	(*HostCall)(nil),          // 11: selectftp.plugin.v1.HostCall
-	(*Status)(nil),            // 12: selectftp.plugin.v1.Status
+	(*User)(nil),              // 6: selectftp.plugin.v1.User
+	(*Perms)(nil),             // 7: selectftp.plugin.v1.Perms
+	(*HostReply)(nil),         // 8: selectftp.plugin.v1.HostReply
+	(*RunOutput)(nil),         // 9: selectftp.plugin.v1.RunOutput
+	(*SendFile)(nil),          // 10: selectftp.plugin.v1.SendFile
+	(*BodyToFile)(nil),        // 11: selectftp.plugin.v1.BodyToFile
+	(*BodyDone)(nil),          // 12: selectftp.plugin.v1.BodyDone
+	(*HostCall)(nil),          // 13: selectftp.plugin.v1.HostCall
+	(*Status)(nil),            // 14: selectftp.plugin.v1.Status
+	nil,                       // 15: selectftp.plugin.v1.User.PathPermsEntry
 }
 var file_command_proto_depIdxs = []int32{
 	5,  // 0: selectftp.plugin.v1.RunInput.header:type_name -> selectftp.plugin.v1.RunHeader
-	6,  // 1: selectftp.plugin.v1.RunInput.host_reply:type_name -> selectftp.plugin.v1.HostReply
-	10, // 2: selectftp.plugin.v1.RunInput.body_done:type_name -> selectftp.plugin.v1.BodyDone
-	1,  // 3: selectftp.plugin.v1.HostReply.commands:type_name -> selectftp.plugin.v1.Description
-	12, // 4: selectftp.plugin.v1.RunOutput.status:type_name -> selectftp.plugin.v1.Status
-	11, // 5: selectftp.plugin.v1.RunOutput.host_call:type_name -> selectftp.plugin.v1.HostCall
-	8,  // 6: selectftp.plugin.v1.RunOutput.send_file:type_name -> selectftp.plugin.v1.SendFile
-	9,  // 7: selectftp.plugin.v1.RunOutput.body_to_file:type_name -> selectftp.plugin.v1.BodyToFile
-	0,  // 8: selectftp.plugin.v1.Command.Describe:input_type -> selectftp.plugin.v1.DescribeRequest
-	2,  // 9: selectftp.plugin.v1.Command.Configure:input_type -> selectftp.plugin.v1.ConfigureRequest
-	4,  // 10: selectftp.plugin.v1.Command.Run:input_type -> selectftp.plugin.v1.RunInput
-	1,  // 11: selectftp.plugin.v1.Command.Describe:output_type -> selectftp.plugin.v1.Description
-	3,  // 12: selectftp.plugin.v1.Command.Configure:output_type -> selectftp.plugin.v1.ConfigureResponse
-	7,  // 13: selectftp.plugin.v1.Command.Run:output_type -> selectftp.plugin.v1.RunOutput
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	8,  // 1: selectftp.plugin.v1.RunInput.host_reply:type_name -> selectftp.plugin.v1.HostReply
+	12, // 2: selectftp.plugin.v1.RunInput.body_done:type_name -> selectftp.plugin.v1.BodyDone
+	6,  // 3: selectftp.plugin.v1.RunHeader.user:type_name -> selectftp.plugin.v1.User
+	15, // 4: selectftp.plugin.v1.User.path_perms:type_name -> selectftp.plugin.v1.User.PathPermsEntry
+	1,  // 5: selectftp.plugin.v1.HostReply.commands:type_name -> selectftp.plugin.v1.Description
+	14, // 6: selectftp.plugin.v1.RunOutput.status:type_name -> selectftp.plugin.v1.Status
+	13, // 7: selectftp.plugin.v1.RunOutput.host_call:type_name -> selectftp.plugin.v1.HostCall
+	10, // 8: selectftp.plugin.v1.RunOutput.send_file:type_name -> selectftp.plugin.v1.SendFile
+	11, // 9: selectftp.plugin.v1.RunOutput.body_to_file:type_name -> selectftp.plugin.v1.BodyToFile
+	7,  // 10: selectftp.plugin.v1.User.PathPermsEntry.value:type_name -> selectftp.plugin.v1.Perms
+	0,  // 11: selectftp.plugin.v1.Command.Describe:input_type -> selectftp.plugin.v1.DescribeRequest
+	2,  // 12: selectftp.plugin.v1.Command.Configure:input_type -> selectftp.plugin.v1.ConfigureRequest
+	4,  // 13: selectftp.plugin.v1.Command.Run:input_type -> selectftp.plugin.v1.RunInput
+	1,  // 14: selectftp.plugin.v1.Command.Describe:output_type -> selectftp.plugin.v1.Description
+	3,  // 15: selectftp.plugin.v1.Command.Configure:output_type -> selectftp.plugin.v1.ConfigureResponse
+	9,  // 16: selectftp.plugin.v1.Command.Run:output_type -> selectftp.plugin.v1.RunOutput
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -1215,7 +1361,7 @@ func file_command_proto_init() {
 		(*RunInput_BodyDone)(nil),
 	}
 	file_command_proto_msgTypes[5].OneofWrappers = []any{}
-	file_command_proto_msgTypes[7].OneofWrappers = []any{
+	file_command_proto_msgTypes[9].OneofWrappers = []any{
 		(*RunOutput_MetaJson)(nil),
 		(*RunOutput_Data)(nil),
 		(*RunOutput_Status)(nil),
@@ -1232,7 +1378,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -79,7 +79,11 @@ func (r *Remote) Load(ctx context.Context) (sdk.Description, error) {
 	if err != nil {
 		return sdk.Description{}, fmt.Errorf("describe: %w", err)
 	}
-	r.desc = sdk.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
+	desc := sdk.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}
+	if desc.Options, desc.Access, err = decodeAccess(d.AccessJson); err != nil {
+		return sdk.Description{}, fmt.Errorf("describe %s: %w", d.Verb, err)
+	}
+	r.desc = desc
 	return r.desc, nil
 }
 
@@ -152,7 +156,8 @@ func (r *Remote) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter
 		alg = checksum.Default // a Request built by hand; the host's always names one
 	}
 	h := &pb.RunHeader{Verb: req.Verb, Args: req.Args, SessionId: req.SessionID, RemoteAddr: req.RemoteAddr,
-		Files: r.files != nil && !r.streamOnly, RootId: rootID, Checksum: alg.String(), Dir: req.Dir}
+		Files: r.files != nil && !r.streamOnly, RootId: rootID, Checksum: alg.String(), Dir: req.Dir,
+		User: userHeader(req.User)}
 	if req.BodySize >= 0 && req.Body != nil {
 		h.BodySize = &req.BodySize
 	}

@@ -29,7 +29,9 @@ type cd struct{}
 func New() sdk.Command { return cd{} }
 
 func (cd) Describe() sdk.Description {
-	return sdk.Description{Verb: "cd", Summary: "change the session's current folder", Usage: usage}
+	return sdk.Description{Verb: "cd", Summary: "change the session's current folder", Usage: usage,
+		// No path goes to the top of the tree.
+		Access: []sdk.Access{{Perm: sdk.PermList, Params: []string{"path"}, Default: "/"}}}
 }
 
 func (cd) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

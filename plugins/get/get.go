@@ -45,6 +45,9 @@ func (get) Describe() sdk.Description {
 		Verb:    "get",
 		Summary: "download a file, verified by its digest",
 		Usage:   getUsage,
+		// get decodes its words as the "args" parameter, which a client
+		// may send instead.
+		Access: []sdk.Access{{Perm: sdk.PermRead, Params: []string{"path", "args"}}},
 	}
 }
 

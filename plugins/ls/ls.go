@@ -47,7 +47,9 @@ type ls struct{}
 func New() sdk.Command { return ls{} }
 
 func (ls) Describe() sdk.Description {
-	return sdk.Description{Verb: "ls", Summary: "list folders and files (NDJSON)", Usage: usage}
+	return sdk.Description{Verb: "ls", Summary: "list folders and files (NDJSON)", Usage: usage,
+		Options: []sdk.Option{{Short: "-l", Param: "long"}, {Short: "-a", Param: "all"}},
+		Access:  []sdk.Access{{Perm: sdk.PermList, Glob: true}}}
 }
 
 func (ls) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

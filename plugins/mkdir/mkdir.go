@@ -31,7 +31,9 @@ type mkdir struct{}
 func New() sdk.Command { return mkdir{} }
 
 func (mkdir) Describe() sdk.Description {
-	return sdk.Description{Verb: "mkdir", Summary: "make folders", Usage: usage}
+	return sdk.Description{Verb: "mkdir", Summary: "make folders", Usage: usage,
+		Options: []sdk.Option{{Short: "-p", Param: "parents"}},
+		Access:  []sdk.Access{{Perm: sdk.PermMkdir}}}
 }
 
 func (mkdir) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

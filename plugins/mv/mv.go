@@ -36,7 +36,11 @@ type mv struct{}
 func New() sdk.Command { return mv{} }
 
 func (mv) Describe() sdk.Description {
-	return sdk.Description{Verb: "mv", Summary: "rename or move a file or folder", Usage: usage}
+	return sdk.Description{Verb: "mv", Summary: "rename or move a file or folder", Usage: usage,
+		Options: []sdk.Option{{Short: "-n", Param: "no_clobber"}},
+		// A folder moves with what is below it, so its sub-paths' own
+		// permissions must allow the move too; and both ends are renamed.
+		Access: []sdk.Access{{Perm: sdk.PermRename, Tree: true}}}
 }
 
 func (mv) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

@@ -94,6 +94,7 @@ func (*put) Describe() sdk.Description {
 		Verb:    "put",
 		Summary: "upload a file, kept only when whole and verified",
 		Usage:   putUsage,
+		Access:  []sdk.Access{{Perm: sdk.PermWrite, Params: []string{"path", "args"}}},
 	}
 }
 

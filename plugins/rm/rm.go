@@ -32,7 +32,9 @@ type rm struct{}
 func New() sdk.Command { return rm{} }
 
 func (rm) Describe() sdk.Description {
-	return sdk.Description{Verb: "rm", Summary: "remove files and folders", Usage: usage}
+	return sdk.Description{Verb: "rm", Summary: "remove files and folders", Usage: usage,
+		Options: []sdk.Option{{Short: "-r", Param: "recursive"}},
+		Access:  []sdk.Access{{Perm: sdk.PermDelete, TreeIf: "recursive"}}}
 }
 
 func (rm) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

@@ -31,7 +31,8 @@ type stat struct{}
 func New() sdk.Command { return stat{} }
 
 func (stat) Describe() sdk.Description {
-	return sdk.Description{Verb: "stat", Summary: "type, size, mode, time and cached digests of a path", Usage: usage}
+	return sdk.Description{Verb: "stat", Summary: "type, size, mode, time and cached digests of a path", Usage: usage,
+		Access: []sdk.Access{{Perm: sdk.PermList, Params: []string{"path"}}}}
 }
 
 func (stat) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

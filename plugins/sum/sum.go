@@ -46,7 +46,9 @@ type sumParams struct {
 func New() sdk.Command { return sum{} }
 
 func (sum) Describe() sdk.Description {
-	return sdk.Description{Verb: "sum", Summary: "digest of remote files (sha256sum format)", Usage: usage}
+	return sdk.Description{Verb: "sum", Summary: "digest of remote files (sha256sum format)", Usage: usage,
+		Options: []sdk.Option{{Short: "-c", Param: "checksum", Value: true}},
+		Access:  []sdk.Access{{Perm: sdk.PermRead}}}
 }
 
 func (sum) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {

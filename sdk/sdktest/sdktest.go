@@ -86,6 +86,12 @@ type Request struct {
 	// Context is the request's context; nil means t.Context(). Cancel it to
 	// test what a command does when the client goes away.
 	Context context.Context
+	// User is who the request runs for (sdk.Request.User); nil is
+	// anonymous. When set, Run checks the command's declared Access as a
+	// server does before Run, and a refusal is the Result (CodePermission)
+	// with the command never called; a command that declares none gets
+	// no Root.
+	User *sdk.User
 }
 
 // Result is everything a command answered.
@@ -163,8 +169,13 @@ func Run(t testing.TB, cmd sdk.Command, req Request) Result {
 		Log:        hclog.New(&hclog.LoggerOptions{Name: desc.Verb, Output: t.Output(), Level: hclog.Debug}),
 		SessionID:  "sdktest",
 		RemoteAddr: "127.0.0.1:0",
+		User:       req.User,
 	}
-	res := Result{Err: call(t, ctx, cmd, r, w), Dir: req.Dir}
+	err = checkAccess(desc, r)
+	if err == nil {
+		err = call(t, ctx, cmd, r, w)
+	}
+	res := Result{Err: err, Dir: req.Dir}
 	res.Meta, res.Body = w.result()
 	if res.Dir == "" {
 		res.Dir = "/"
@@ -298,4 +309,26 @@ func (w *recorder) result() (map[string]any, []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return maps.Clone(w.meta.Map()), append([]byte(nil), w.body...)
+}
+
+// checkAccess refuses what the request's user may not do by the verb's
+// declared Access, as a server does before a command runs.
+func checkAccess(d sdk.Description, r *sdk.Request) error {
+	if r.User == nil {
+		return nil
+	}
+	if len(d.Access) == 0 {
+		r.Root = nil // a verb that declares no access touches no file
+		return nil
+	}
+	needs, err := d.Needs(r)
+	if err != nil {
+		return err
+	}
+	for _, n := range needs {
+		if !r.User.Allows(n.Perm, n.Path) || n.Tree && !r.User.AllowsTree(n.Perm, n.Path) {
+			return sdk.Errorf(sdk.CodePermission, "%s: permission denied (needs %s)", n.Path, n.Perm)
+		}
+	}
+	return nil
 }

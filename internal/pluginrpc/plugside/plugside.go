@@ -33,8 +33,19 @@ import (
 // a plugin process its log level.
 const LogLevelEnv = "SELECTFTP_LOG_LEVEL"
 
-// Description is a command's description as it travels.
-type Description struct{ Verb, Summary, Usage string }
+// Description is a command's description as it travels. Access is the
+// SDK's access declaration in JSON, opaque here: the host decodes it.
+type Description struct {
+	Verb, Summary, Usage string
+	Access               []byte
+}
+
+// User is the logged-in account a request runs for; nil: anonymous.
+type User struct {
+	Name      string
+	Perms     []string
+	PathPerms map[string][]string
+}
 
 // Handler is a command as the transport sees it; sdk adapts a Command.
 type Handler interface {
@@ -59,6 +70,7 @@ type Call struct {
 	BodySize   int64          // declared; -1: unknown
 	SessionID  string
 	RemoteAddr string
+	User       *User // nil: anonymous
 	Log        hclog.Logger
 	Body       *Body
 	Out        *Writer

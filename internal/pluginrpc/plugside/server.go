@@ -47,7 +47,7 @@ var requests = workers.New(10 * time.Second)
 
 func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.Description, error) {
 	d := s.h.Describe()
-	return &pb.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage}, nil
+	return &pb.Description{Verb: d.Verb, Summary: d.Summary, Usage: d.Usage, AccessJson: d.Access}, nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
@@ -169,6 +169,7 @@ func (s *server) start(stream runStream, sendMu *sync.Mutex, h *pb.RunHeader) *e
 	if h.BodySize != nil {
 		c.BodySize = *h.BodySize
 	}
+	c.User = userOf(h.User)
 	alg, err := checksum.Parse(h.Checksum)
 	if err != nil {
 		alg = checksum.Default // an older host names none
@@ -493,4 +494,19 @@ func (h *Host) fail(err error) {
 		close(ch)
 		delete(h.calls, id)
 	}
+}
+
+// userOf is the header's user as the runtime passes it on.
+func userOf(u *pb.User) *User {
+	if u == nil {
+		return nil
+	}
+	out := &User{Name: u.Name, Perms: u.Perms}
+	if len(u.PathPerms) > 0 {
+		out.PathPerms = make(map[string][]string, len(u.PathPerms))
+		for k, ps := range u.PathPerms {
+			out.PathPerms[k] = ps.GetPerms()
+		}
+	}
+	return out
 }
