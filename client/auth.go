@@ -48,10 +48,12 @@ func WithUser(user, password string) Option {
 // used.
 func (c *Conn) login() error {
 	cr := c.cfg.login
-	offered := false
+	offered, plus := false, false
 	for _, m := range c.server.Auth {
 		offered = offered || m == protocol.MechSCRAMSHA256
+		plus = plus || m == protocol.MechSCRAMSHA256PLUS
 	}
+	offered = offered || plus
 	switch {
 	case cr == nil && len(c.server.Auth) > 0 && !c.server.Anonymous:
 		return fmt.Errorf("the server requires a login: %w", ErrUnauthenticated)
@@ -64,12 +66,15 @@ func (c *Conn) login() error {
 		// hide a server that is not the one meant.
 		return fmt.Errorf("the server takes no login (it serves anonymously); a user name was given")
 	}
-	conv := cr.sc.NewConversation()
+	conv, mech, err := c.conversation(cr, plus)
+	if err != nil {
+		return err
+	}
 	first, err := conv.Step("")
 	if err != nil {
 		return err
 	}
-	if err := c.sendAuth(protocol.Auth{Mechanism: protocol.MechSCRAMSHA256, Data: first}); err != nil {
+	if err := c.sendAuth(protocol.Auth{Mechanism: mech, Data: first}); err != nil {
 		return err
 	}
 	serverFirst, err := c.readAuth()

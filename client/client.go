@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ type config struct {
 	fileFrame        int          // the Data frame a file body is cut into
 	checksum         string       // the digest algorithm asked for; "": the server's default
 	login            *credentials // WithUser's; nil: no login
+	tls              *tls.Config  // WithTLS's; nil: plaintext
 }
 
 func newConfig(opts []Option) config {
@@ -179,6 +181,14 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
+	if cfg.tls != nil {
+		tc, err := startTLS(ctx, nc, addr, cfg)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%s: %w", addr, err)
+		}
+		nc = tc
+	}
 	c, err := handshake(ctx, nc, cfg)
 	if err != nil {
 		nc.Close()
@@ -250,6 +260,8 @@ func (c *Conn) hello() error {
 	if err != nil {
 		var fe *protocol.FrameError
 		switch {
+		case c.cfg.tls != nil && isTLSAlert(err):
+			return afterTLSError(fmt.Errorf("read hello: %w", err))
 		case errors.As(err, &fe):
 			return fmt.Errorf("not a selectftp server: %w", err)
 		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -66,12 +67,13 @@ func (ss *session) authStep(payload []byte) {
 	}
 	x := ss.ext()
 	if x.login == nil {
-		if a.Mechanism != protocol.MechSCRAMSHA256 {
+		l, err := ss.srv.newLogin(ss, a.Mechanism)
+		if err != nil {
 			ss.apply(sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeAuthFailed,
-				Message: fmt.Sprintf("unknown mechanism %q; this server takes %s", a.Mechanism, protocol.MechSCRAMSHA256)}})
+				Message: fmt.Sprintf("unknown mechanism %q; this server takes %s", a.Mechanism, strings.Join(ss.srv.authMechs(), ", "))}})
 			return
 		}
-		x.login = ss.srv.newLogin()
+		x.login = l
 	} else if a.Mechanism != "" {
 		ss.apply(sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeProtocol,
 			Message: "only the first auth frame names the mechanism"}})
@@ -88,7 +90,7 @@ func (ss *session) authStep(payload []byte) {
 // found. An unknown name (or a Store that fails) gets the name's decoy
 // credentials: the conversation goes on and fails where a wrong password
 // fails, with the same answer, after the same work.
-func (s *Server) newLogin() *login {
+func (s *Server) newLogin(ss *session, mech string) (*login, error) {
 	l := &login{}
 	srv, _ := scram.SHA256.NewServer(func(name string) (scram.StoredCredentials, error) {
 		a, err := s.Users.Lookup(name)
@@ -104,8 +106,12 @@ func (s *Server) newLogin() *login {
 		l.acct = &a
 		return a.Credentials, nil
 	})
-	l.conv = srv.NewConversation()
-	return l
+	conv, err := ss.conversation(srv, mech)
+	if err != nil {
+		return nil, err
+	}
+	l.conv = conv
+	return l, nil
 }
 
 // runAuthStep feeds one client message to the conversation, off the loop,
@@ -202,7 +208,7 @@ func (s *Server) helloMessage() protocol.Hello {
 	h := protocol.Hello{Protocol: protocol.ProtocolName, Version: protocol.Version,
 		Server: "selectftpd/" + Version, Checksums: s.sums}
 	if s.Users != nil {
-		h.Auth = []string{protocol.MechSCRAMSHA256}
+		h.Auth = s.authMechs()
 	} else {
 		h.Anonymous = true
 	}

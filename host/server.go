@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -150,6 +151,11 @@ type Server struct {
 	// requests run in its account's Root. nil serves anonymously: every
 	// client gets the whole of Root.
 	Users auth.Store
+	// TLSConfig, when set, makes the server speak TLS only, from each
+	// connection's first byte, on either backend (see host/tls.go);
+	// logins are then bound to the connection (SCRAM-SHA-256-PLUS).
+	// Set ClientAuth and ClientCAs to require client certificates.
+	TLSConfig *tls.Config
 
 	reg       registry
 	mu        sync.Mutex
@@ -412,7 +418,7 @@ func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.E
 func (s *Server) startEngine(ln net.Listener) (netpoll.Engine, error) {
 	opts := netpoll.Options{ReadBuffer: 256 << 10, OnAcceptError: func(err error) {
 		go s.logger().Warn("accept failed; retrying", "error", err)
-	}}
+	}, TLS: s.tlsConfig(), TLSPlainReply: plainReply}
 	_, isTCP := ln.(*net.TCPListener)
 	switch s.Backend {
 	case "", BackendReactor:

@@ -6,6 +6,10 @@ package protocol
 // to the other that it knows them.
 const MechSCRAMSHA256 = "SCRAM-SHA-256"
 
+// MechSCRAMSHA256PLUS is SCRAM-SHA-256 bound to the TLS connection it runs
+// on (tls-exporter channel binding, RFC 9266): a TLS server lists it first.
+const MechSCRAMSHA256PLUS = "SCRAM-SHA-256-PLUS"
+
 // Auth is the payload of an A frame, one step of a login. The client's
 // first A names the mechanism and carries SCRAM's client-first message;
 // the server answers with an A carrying server-first; the client's second
