@@ -31,6 +31,7 @@ type requestBody struct {
 	n        int64     // bytes the command took
 	ended    bool      // the end was reached and checked; endErr says how it went
 	endErr   error
+	lim      *reqLimits // the user's quota and largest file; nil: none
 }
 
 func newRequestBody(buf *bodyBuf, alg checksum.Algorithm, progress, ask func()) *requestBody {
@@ -93,6 +94,9 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	seg, err := b.buf.next(len(p))
+	if err == nil {
+		err = b.limit(len(seg))
+	}
 	switch {
 	case err == io.EOF:
 		return 0, b.atEnd()
@@ -143,6 +147,9 @@ func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, ove
 		if want == 0 {
 			return n, true, nil // a byte past the limit is there
 		}
+		if err := b.limit(len(seg)); err != nil {
+			return n, false, err
+		}
 		if err := pipe.Tee(seg, write); err != nil {
 			return n, false, err
 		}
@@ -159,6 +166,9 @@ func (b *requestBody) drain(write func([]byte) error, limit int64) (n int64, ove
 // digest of the whole body: the plugin upload path (see
 // pluginrpc.BodyFileWriter).
 func (b *requestBody) WriteBodyTo(f *os.File, off, limit int64) (int64, []byte, bool, error) {
+	if err := b.lim.startFile(off); err != nil {
+		return 0, nil, false, err
+	}
 	n, over, err := b.drain(func(p []byte) error {
 		_, err := f.WriteAt(p, off)
 		off += int64(len(p))
@@ -181,9 +191,27 @@ func (b *requestBody) WriteTo(w io.Writer) (int64, error) {
 // and returns the count and the body's digest: sdk.SaveBody for in-process
 // commands.
 func (b *requestBody) SaveTo(f *os.File, limit int64) (int64, []byte, error) {
+	off, _ := f.Seek(0, io.SeekCurrent) // a resumed upload's kept part (0 if f cannot tell)
+	if err := b.lim.startFile(off); err != nil {
+		return 0, nil, err
+	}
 	n, _, err := b.drain(func(p []byte) error { _, err := f.Write(p); return err }, limit)
 	if err != nil {
 		return n, nil, err
 	}
 	return n, b.h.Sum(nil), nil
+}
+
+// limit holds n more body bytes to the user's quota and largest file
+// before they reach the command; a refusal ends the body for good, so
+// nothing after it is delivered either.
+func (b *requestBody) limit(n int) error {
+	if b.lim == nil {
+		return nil
+	}
+	if err := b.lim.take(int64(n)); err != nil {
+		b.ended, b.endErr = true, err
+		return err
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ func (ss *session) start(q protocol.Request) {
 	}
 	buf := ss.srv.newBody(q.Size, ss.c.ResumeRead)
 	body := newRequestBody(buf, alg, ss.markProgress, ask)
+	body.lim = ss.requestLimits(ctx)
 	ss.markProgress()
 	ss.body, ss.verb = buf, q.Verb
 	buf.declared = -1
@@ -90,8 +91,11 @@ func (ss *session) wantBody(seq uint64) {
 func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf, alg checksum.Algorithm) {
 	start, verb := time.Now(), req.Verb // dispatch may rewrite the verb (fallback)
 	w := newResponseWriter(ss.c, alg)
+	lim := limitsOf(req)
+	w.pace = lim.pacer()
 	fallback, err := ss.srv.dispatch(ctx, req, w)
 	buf.finish()
+	lim.settle(w)
 	r := result{err: err, ctxDone: ctx.Err() != nil, fallback: fallback}
 	r.metaErr = w.settle(err == nil)
 	r.size, r.digest = w.digest()

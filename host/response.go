@@ -28,6 +28,7 @@ type responseWriter struct {
 	hash  *checksum.Pipe // made on the first output
 	known []byte         // the whole body's digest, which the command knew
 	dir   string         // the session's next current folder (sdk.SetDir)
+	pace  *pacer         // the user's download rate; nil: none
 }
 
 // SetSessionDir is sdk.SetDir: the loop applies it if the request ends ok.
@@ -151,7 +152,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {
 			return n, err
 		}
-		if err := w.hasher().Tee(p[:c], w.c.Write); err != nil {
+		err := w.pace.each(int64(c), func(off, m int64) error {
+			return w.hasher().Tee(p[off:off+m], w.c.Write)
+		})
+		if err != nil {
 			return n, err
 		}
 		n += c
@@ -233,7 +237,8 @@ func (w *responseWriter) sendRange(f *os.File, off, n int64) error {
 		if err := w.c.Write(protocol.AppendHeader(w.hdr[:0], protocol.TypeData, uint32(c))); err != nil {
 			return err
 		}
-		if err := w.c.SendFile(f, off, c); err != nil {
+		err := w.pace.each(c, func(o, m int64) error { return w.c.SendFile(f, off+o, m) })
+		if err != nil {
 			return err
 		}
 		off += c

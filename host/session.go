@@ -85,6 +85,7 @@ func (h *handler) OnClose(c netpoll.Conn, err error) {
 		return
 	}
 	ss.apply(sessEvent{kind: evClosed})
+	ss.releaseUser()
 	if ss.tracked {
 		ss.srv.dropSession(ss)
 	}
@@ -194,6 +195,9 @@ func (ss *session) post(fn func()) { ss.c.Post(fn) }
 // cancellation, so its own answer ("canceled") cannot overtake it (after
 // CloseWrite its writes fail).
 func (ss *session) apply(e sessEvent) {
+	if e.kind == evAuthDone && e.user != nil {
+		e = ss.admitLogin(e) // the user's most sessions (limits.go)
+	}
 	next, acts, final := step(ss.st, e)
 	ss.st = next
 	ss.updateQuiet()
@@ -271,10 +275,10 @@ func (ss *session) sink() []byte {
 	if b.declared >= 0 {
 		left = min(left, b.declared-b.received)
 	}
-	if left < sinkMin {
+	if left = int64(ss.paceUp(int(min(left, int64(b.size))))); left < sinkMin {
 		return nil
 	}
-	return b.free(int(min(left, int64(b.size))))
+	return b.free(int(left))
 }
 
 // filled is onData for n payload bytes read straight into the buffer sink
@@ -293,6 +297,7 @@ func (ss *session) filled(n int) {
 	}
 	ss.parser.SkipData(n)
 	ss.bodyIn += int64(n)
+	ss.chargeUp(n)
 	if ss.st.phase == phaseBody && ss.body != nil {
 		ss.body.received += int64(n)
 		ss.body.commit(n)
@@ -312,6 +317,7 @@ var continueFrame = protocol.AppendHeader(nil, protocol.TypeContinue, 0)
 func (ss *session) takeBody(p []byte) {
 	b := ss.body
 	b.received += int64(len(p))
+	ss.chargeUp(len(p))
 	if b.declared >= 0 && b.received > b.declared {
 		if b.received-int64(len(p)) <= b.declared { // say it once
 			b.end(protocol.Trailer{}, sdk.Errorf(sdk.CodeChecksum,
@@ -387,6 +393,9 @@ func (ss *session) consume(in []byte) int {
 			if limit == 0 && ss.parser.InData() {
 				return consumed // paused until the command reads
 			}
+			if limit = ss.paceUp(limit); limit == 0 && ss.parser.InData() {
+				return consumed // paused until the user's upload rate allows
+			}
 		}
 		// A client that sends requests and never reads the answers must
 		// not make us hold answers without bound: stop here, and the
@@ -439,6 +448,9 @@ func (ss *session) frameEvent(ev protocol.Event) sessEvent {
 		if msg := ss.srv.checkTransfer(q); msg != "" {
 			return sessEvent{kind: evBadRequest, expect: q.Expect,
 				status: protocol.Status{Code: sdk.CodeBadRequest, Message: msg}}
+		}
+		if st, ok := ss.checkDeclared(q); !ok {
+			return sessEvent{kind: evBadRequest, expect: q.Expect, status: st}
 		}
 		return sessEvent{kind: evRequest, req: q, expect: q.Expect}
 	}

@@ -21,10 +21,13 @@ const (
 	CodePermission  Code = "permission"
 	CodeChecksum    Code = "checksum"
 	CodeNoSpace     Code = "no_space"
-	CodeUnavailable Code = "unavailable"
-	CodeCanceled    Code = "canceled"
-	CodeTimeout     Code = "timeout"
-	CodeInternal    Code = "internal"
+	// CodeQuotaExceeded is an upload that does not fit in the user's
+	// quota (bytes or files); nothing of it is kept.
+	CodeQuotaExceeded Code = "quota_exceeded"
+	CodeUnavailable   Code = "unavailable"
+	CodeCanceled      Code = "canceled"
+	CodeTimeout       Code = "timeout"
+	CodeInternal      Code = "internal"
 )
 
 // Codes only the server's connection handling sends; each ends the
