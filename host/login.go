@@ -36,6 +36,8 @@ type logins struct {
 
 	mu    sync.Mutex
 	roots map[string]*os.Root // by the account's root as configured
+
+	limits limitTable // per-user limits' state, by name (limits.go)
 }
 
 // login is one session's login: the SCRAM conversation and, once the
@@ -53,6 +55,9 @@ type login struct {
 type loggedIn struct {
 	user string
 	root *os.Root
+
+	// limits is the account's limits as it logged in; nil: none.
+	limits *userLimits
 }
 
 // authStep runs one step of the session's login (step said actAuth): it
@@ -138,7 +143,8 @@ func (s *Server) runAuthStep(l *login, data string) sessEvent {
 			Message: "the server cannot open your folder"}}
 	}
 	return sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeOK, Data: out},
-		user: &loggedIn{user: l.acct.Name, root: root}}
+		user: &loggedIn{user: l.acct.Name, root: root,
+			limits: s.loginLimits(*l.acct, root)}}
 }
 
 // userRoot is the account's tree, opened at its first login and kept: a
