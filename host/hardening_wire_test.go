@@ -44,7 +44,8 @@ func (b *lockedBuffer) String() string {
 // wireTestCommands open a path under the root, the way get does, and say
 // what the hardening tests need said.
 func wireTestCommands() []sdk.Command {
-	open := sdk.Func(sdk.Description{Verb: "open", Summary: "open params.path under the root"},
+	open := sdk.Func(sdk.Description{Verb: "open", Summary: "open params.path under the root",
+		Access: []sdk.Access{{Perm: sdk.PermRead, Params: []string{"path"}}}},
 		func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 			var p struct{ Path string }
 			if err := req.Decode(&p); err != nil {

@@ -55,6 +55,8 @@ type login struct {
 type loggedIn struct {
 	user string
 	root *os.Root
+	acct *auth.Account // what the host checks permissions against (perms.go)
+	who  *sdk.User     // the account as commands see it
 
 	// limits is the account's limits as it logged in; nil: none.
 	limits *userLimits
@@ -143,7 +145,7 @@ func (s *Server) runAuthStep(l *login, data string) sessEvent {
 			Message: "the server cannot open your folder"}}
 	}
 	return sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeOK, Data: out},
-		user: &loggedIn{user: l.acct.Name, root: root,
+		user: &loggedIn{user: l.acct.Name, root: root, acct: l.acct, who: userOf(*l.acct),
 			limits: s.loginLimits(*l.acct, root)}}
 }
 

@@ -57,7 +57,8 @@ func loginUsers(t *testing.T) testUsers {
 // catCommand writes the file params.path of the request's tree: it shows
 // which tree a session got.
 func catCommand() sdk.Command {
-	return sdk.Func(sdk.Description{Verb: "cat", Summary: "write a file of the tree"},
+	return sdk.Func(sdk.Description{Verb: "cat", Summary: "write a file of the tree",
+		Access: []sdk.Access{{Perm: sdk.PermRead, Params: []string{"path"}}}},
 		func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 			var p struct{ Path string }
 			if err := req.Decode(&p); err != nil {

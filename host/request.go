@@ -53,8 +53,9 @@ func (ss *session) start(q protocol.Request) {
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
 		BodySize: buf.declared, Checksum: alg.String(), Dir: ss.dir(),
 		Root: ss.root(), Host: hostView{&ss.srv.reg}, Log: ss.logger(),
-		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(),
+		SessionID: ss.id(), RemoteAddr: ss.c.RemoteAddr().String(), User: ss.sdkUser(),
 	}
+	ctx = withAccount(ctx, ss.account()) // dispatch checks the verb's access against it
 	ss.srv.workers.Go(func() { ss.run(ctx, seq, req, buf, alg) })
 }
 

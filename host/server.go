@@ -583,5 +583,8 @@ func (s *Server) dispatch(ctx context.Context, req *sdk.Request, w sdk.ResponseW
 		}
 		return "", sdk.Errorf(sdk.CodeUnknownVerb, "unknown verb %q", req.Verb)
 	}
+	if err := authorize(ctx, e.desc, req); err != nil {
+		return fallback, err
+	}
 	return fallback, e.cmd.Run(ctx, req, w)
 }

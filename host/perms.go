@@ -1,0 +1,121 @@
+package host
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"path"
+	"strings"
+
+	"github.com/selectftp/selectftp/host/auth"
+	"github.com/selectftp/selectftp/sdk"
+)
+
+// The host checks permissions before a command runs, by what the verb's
+// description declares (sdk.Access): a plugin that forgets a check cannot
+// grant what the account does not, and a verb that declares no access gets
+// no root at all.
+
+// accountKey carries a request's account in its context from the loop
+// (start) to dispatch: the host's own copy, which no command can change.
+type accountKey struct{}
+
+// withAccount returns ctx carrying a (nil: anonymous, every permission).
+func withAccount(ctx context.Context, a *auth.Account) context.Context {
+	if a == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, accountKey{}, a)
+}
+
+// authorize checks that req's account may do what d declares, before the
+// command runs. A verb that declares nothing runs with no Root. Anonymous
+// sessions may do everything, but the paths are still read as declared, so
+// a request the host cannot read is refused the same with or without users.
+func authorize(ctx context.Context, d sdk.Description, req *sdk.Request) error {
+	if len(d.Access) == 0 {
+		req.Root = nil
+		return nil
+	}
+	needs, err := d.Needs(req)
+	if err != nil {
+		return err
+	}
+	a, _ := ctx.Value(accountKey{}).(*auth.Account)
+	if a == nil {
+		return nil
+	}
+	for _, n := range needs {
+		if err := allowed(a, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allowed checks one need: at its path, and for a tree below it wherever a
+// sub-path has permissions of its own.
+func allowed(a *auth.Account, n sdk.Need) error {
+	p := auth.Perm(n.Perm)
+	if !a.Allows(p, n.Path) {
+		return sdk.Errorf(sdk.CodePermission, "%s: permission denied (needs %s)", n.Path, n.Perm)
+	}
+	if !n.Tree {
+		return nil
+	}
+	// Sorted, so that a refusal names the same sub-path every time.
+	for _, k := range slices.Sorted(maps.Keys(a.PathPerms)) {
+		k = path.Clean("/" + k)
+		if strictlyUnder(k, n.Path) && !a.Allows(p, k) {
+			return sdk.Errorf(sdk.CodePermission, "%s: permission denied (needs %s at %s, below it)", n.Path, n.Perm, k)
+		}
+	}
+	return nil
+}
+
+// strictlyUnder reports whether p is inside dir (not dir itself); both
+// are clean and absolute.
+func strictlyUnder(p, dir string) bool {
+	if p == dir {
+		return false
+	}
+	return dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// account is the session's account; nil when it logged in to no one (a
+// server without users).
+func (ss *session) account() *auth.Account {
+	if ss.extra != nil && ss.extra.user != nil {
+		return ss.extra.user.acct
+	}
+	return nil
+}
+
+// sdkUser is the session's user as commands see it (nil: anonymous).
+func (ss *session) sdkUser() *sdk.User {
+	if ss.extra != nil && ss.extra.user != nil {
+		return ss.extra.user.who
+	}
+	return nil
+}
+
+// userOf is an account as commands see it: a copy, so that nothing a
+// command does to it changes what the host checks.
+func userOf(a auth.Account) *sdk.User {
+	u := &sdk.User{Name: a.Name, Perms: sdkPerms(a.Perms)}
+	if len(a.PathPerms) > 0 {
+		u.PathPerms = make(map[string][]sdk.Perm, len(a.PathPerms))
+		for k, ps := range a.PathPerms {
+			u.PathPerms[k] = sdkPerms(ps)
+		}
+	}
+	return u
+}
+
+func sdkPerms(ps []auth.Perm) []sdk.Perm {
+	out := make([]sdk.Perm, len(ps))
+	for i, p := range ps {
+		out[i] = sdk.Perm(p)
+	}
+	return out
+}
