@@ -165,6 +165,9 @@ type upload struct {
 	keep kept
 	// resume is set for a resumable upload.
 	resume *resumption
+	// replaced is the size of the regular file the upload replaced, -1
+	// for none: the user's storage grew by the new size minus it.
+	replaced int64
 }
 
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -206,6 +209,11 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	}
 	if err := w.SetMeta("size", n); err != nil {
 		return err
+	}
+	if req.User != nil { // anonymous sessions have no quota to keep
+		if err := u.reportUsage(w, n); err != nil {
+			return err
+		}
 	}
 	return w.SetMeta(sum.Algorithm, sum.String())
 }
@@ -392,6 +400,10 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
+	u.replaced = -1
+	if old, err := root.Lstat(u.path); err == nil && old.Mode().IsRegular() {
+		u.replaced = old.Size()
+	}
 	if err := st.commit(); err != nil {
 		return fail(err)
 	}
@@ -422,4 +434,18 @@ func interrupted(ctx context.Context, err error) error {
 		return sdk.Errorf(sdk.CodeCanceled, "the upload was interrupted: %w", err)
 	}
 	return err
+}
+
+// reportUsage tells the host how the user's storage changed, for their
+// quota: the bytes the tree grew by (negative when a smaller file replaced
+// a larger one) and whether it holds one more file.
+func (u *upload) reportUsage(w sdk.ResponseWriter, size int64) error {
+	grew, files := size, int64(1)
+	if u.replaced >= 0 {
+		grew, files = size-u.replaced, 0
+	}
+	if err := w.SetMeta("usage_bytes", grew); err != nil {
+		return err
+	}
+	return w.SetMeta("usage_files", files)
 }

@@ -5,6 +5,8 @@ package rm
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"syscall"
 
 	"github.com/selectftp/selectftp/plugins/internal/fileop"
@@ -59,31 +61,71 @@ func (rm) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error
 			return sdk.Errorf(sdk.CodePermission, "rm %s: the top of the tree cannot be removed", p)
 		}
 	}
+	// The host keeps a user's storage for their quota: say what went, on
+	// failure too, since the paths before the failing one are gone.
+	var freed storage
+	defer func() {
+		if req.User != nil && (freed.files > 0 || freed.bytes > 0) { // anonymous: no quota
+			w.SetMeta("usage_bytes", -freed.bytes)
+			w.SetMeta("usage_files", -freed.files)
+		}
+	}()
 	for i, p := range a.Paths {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := remove(req, p, rels[i], a.Has("recursive")); err != nil {
+		if err := remove(req, p, rels[i], a.Has("recursive"), &freed); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func remove(req *sdk.Request, p, rel string, recursive bool) error {
+// storage counts regular files and their bytes.
+type storage struct{ bytes, files int64 }
+
+// count is what rel holds: itself if a regular file, else the regular
+// files under it, symlinks not followed.
+func count(root *os.Root, rel string) storage {
+	var u storage
+	fs.WalkDir(root.FS(), rel, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				u.bytes += fi.Size()
+				u.files++
+			}
+		}
+		return nil
+	})
+	return u
+}
+
+func remove(req *sdk.Request, p, rel string, recursive bool, freed *storage) error {
 	fi, err := req.Root.Lstat(rel)
 	if err != nil {
 		return fileop.Fail("rm", p, err)
 	}
 	if fi.IsDir() && recursive {
+		before := count(req.Root, rel)
 		// RemoveAll works through the root: a symlink inside is removed,
 		// never followed, and nothing outside is reached.
-		if err := req.Root.RemoveAll(rel); err != nil {
+		err := req.Root.RemoveAll(rel)
+		left := storage{}
+		if err != nil {
+			left = count(req.Root, rel) // what a failure left
+		}
+		freed.bytes += before.bytes - left.bytes
+		freed.files += before.files - left.files
+		if err != nil {
 			return fileop.Fail("rm", p, err)
 		}
 		return nil
 	}
 	err = req.Root.Remove(rel)
+	if err == nil && fi.Mode().IsRegular() {
+		freed.bytes += fi.Size()
+		freed.files++
+	}
 	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
 		return sdk.Errorf(sdk.CodeBadRequest, "rm %s: is a folder; use rm -r", p)
 	}
