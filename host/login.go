@@ -47,6 +47,13 @@ type logins struct {
 type login struct {
 	conv *scram.ServerConversation
 	acct *auth.Account
+	// name is the name the client gave, for the audit log: set on the
+	// step's worker, read on the loop (a timeout may come mid-step).
+	name atomic.Pointer[string]
+	mech string // the mechanism it chose
+	// scored says the defender has counted this login's failure (on the
+	// step's worker, so that a timeout during the delay cannot undo it).
+	scored atomic.Bool
 }
 
 // loggedIn is what a session keeps of its login: its own tree and the
@@ -72,6 +79,9 @@ func (ss *session) authStep(payload []byte) {
 		ss.apply(sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeBadRequest, Message: err.Error()}})
 		return
 	}
+	if ss.authBanned() {
+		return
+	}
 	x := ss.ext()
 	if x.login == nil {
 		l, err := ss.srv.newLogin(ss, a.Mechanism)
@@ -81,15 +91,15 @@ func (ss *session) authStep(payload []byte) {
 			return
 		}
 		x.login = l
+		x.login.mech = a.Mechanism
 	} else if a.Mechanism != "" {
 		ss.apply(sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeProtocol,
 			Message: "only the first auth frame names the mechanism"}})
 		return
 	}
-	l, s := x.login, ss.srv
+	l, s, addr := x.login, ss.srv, ss.c.RemoteAddr()
 	s.workers.Go(func() {
-		ev := s.runAuthStep(l, a.Data)
-		ss.post(func() { ss.apply(ev) })
+		ss.finishAuthStep(l, s.runAuthStep(l, a.Data), addr)
 	})
 }
 
@@ -100,6 +110,7 @@ func (ss *session) authStep(payload []byte) {
 func (s *Server) newLogin(ss *session, mech string) (*login, error) {
 	l := &login{}
 	srv, _ := scram.SHA256.NewServer(func(name string) (scram.StoredCredentials, error) {
+		l.name.Store(&name)
 		a, err := s.Users.Lookup(name)
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnknownUser) {

@@ -22,6 +22,8 @@ type result struct {
 	// fallback is the verb that answered for an unknown one ("" when the
 	// request's own command ran); every Status of the request carries it.
 	fallback string
+	// args are the request's, as the client sent them (the audit log's).
+	args []string
 }
 
 // start starts a request's command on its own goroutine (step said
@@ -90,14 +92,14 @@ func (ss *session) wantBody(seq uint64) {
 // on and queues the Status in one step, so nothing (shutdown, the idle
 // timer, the client's next request) can come between the two.
 func (ss *session) run(ctx context.Context, seq uint64, req *sdk.Request, buf *bodyBuf, alg checksum.Algorithm) {
-	start, verb := time.Now(), req.Verb // dispatch may rewrite the verb (fallback)
+	start, verb, args := time.Now(), req.Verb, req.Args // dispatch may rewrite the verb and args (fallback)
 	w := newResponseWriter(ss.c, alg)
 	lim := limitsOf(req)
 	w.pace = lim.pacer()
 	fallback, err := ss.srv.dispatch(ctx, req, w)
 	buf.finish()
 	lim.settle(w)
-	r := result{err: err, ctxDone: ctx.Err() != nil, fallback: fallback}
+	r := result{err: err, ctxDone: ctx.Err() != nil, fallback: fallback, args: args}
 	r.metaErr = w.settle(err == nil)
 	r.size, r.digest = w.digest()
 	r.dir = w.newDir()
@@ -115,6 +117,7 @@ func (ss *session) done(seq uint64, verb string, r result) {
 		ss.extra.dir = r.dir
 	}
 	ss.touch()
+	ss.auditRequest(verb, st, r)
 	ss.apply(sessEvent{kind: evDone, status: st})
 	log := ss.srv.logger()
 	if st.Code == sdk.CodeInternal || st.Code == sdk.CodeUnavailable {

@@ -156,6 +156,14 @@ type Server struct {
 	// logins are then bound to the connection (SCRAM-SHA-256-PLUS).
 	// Set ClientAuth and ClientCAs to require client certificates.
 	TLSConfig *tls.Config
+	// Defender scores failed logins and protocol errors before a login
+	// per client address, delays failed logins' answers and bans an
+	// address that keeps failing (see DefenderConfig). nil: a Defender
+	// with the default numbers.
+	Defender *Defender
+	// Audit receives an event per login and per request (nil: none); see
+	// AuditLog for JSON lines.
+	Audit Auditor
 
 	reg       registry
 	mu        sync.Mutex
@@ -180,6 +188,7 @@ type Server struct {
 	workers   *workers.Pool // runs requests
 	rootClose sync.Once
 	logins    *logins               // with Users: decoys and the users' trees
+	defender  *Defender             // Defender, or the default one
 	scanHook  func(context.Context) // tests: runs just before the first plugin scan
 }
 
@@ -350,6 +359,7 @@ func (s *Server) start(ln net.Listener) error {
 // error it has closed what it opened.
 func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.Engine, *plugins.Manager, error) {
 	s.logger()
+	s.startGuard()
 	if err := s.acceptChecksums(); err != nil {
 		return nil, nil, nil, err
 	}
@@ -530,6 +540,9 @@ func (s *Server) release() {
 func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok bool) {
 	// Worked out when needed rather than kept: 10,000 idle sessions would
 	// each hold the string.
+	if code, msg, banned := s.refuseBanned(ss.c.RemoteAddr()); banned {
+		return code, msg, false
+	}
 	ip := peerIP(ss.c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()

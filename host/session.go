@@ -235,6 +235,7 @@ func (ss *session) apply(e sessEvent) {
 	}
 	if acts&actFinal != 0 {
 		ss.status(final)
+		ss.guardFinal(final)
 	}
 	if acts&actCloseWrite != 0 {
 		ss.c.CloseWrite()

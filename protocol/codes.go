@@ -49,4 +49,7 @@ const (
 	// CodeUnauthenticated is a Request before the login a server with
 	// users requires.
 	CodeUnauthenticated Code = "unauthenticated"
+	// CodeBanned is a connection from an address the server's defender
+	// banned for too many failed logins; the message says for how long.
+	CodeBanned Code = "banned"
 )
