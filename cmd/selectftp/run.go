@@ -23,7 +23,7 @@ const (
 	addrEnv     = "SELECTFTP_ADDR"
 )
 
-const usageText = `usage: selectftp [--addr HOST:PORT] [--user NAME] [--checksum ALG] [-q] [--json] [-P N] [--limit-rate RATE] [VERB ARGS...]
+const usageText = `usage: selectftp [--addr HOST:PORT] [--user NAME] [--tls] [--ca FILE] [--pin FP] [--checksum ALG] [-q] [--json] [-P N] [--limit-rate RATE] [VERB ARGS...]
        selectftp [options] -c "CMD; CMD..."    selectftp [options] -b FILE
 
 Commands:
@@ -56,6 +56,12 @@ Options:
   --addr HOST:PORT     server address (default $SELECTFTP_ADDR or 127.0.0.1:2121)
   --user NAME          log in as NAME; the password comes from $SELECTFTP_PASSWORD,
                        else a prompt on the terminal (it never crosses the wire)
+  --tls                speak TLS (also implied by --ca, --pin, --tls-cert)
+  --ca FILE            trust the server certificates FILE's authorities sign
+                       (PEM; default: the system's)
+  --pin SHA256:HEX     trust exactly the server certificate with this
+                       fingerprint (selectftpd logs it at start)
+  --tls-cert F --tls-key F  a client certificate, for servers that ask
   --checksum ALG       verify transfers with xxh128, sha256 or blake3
                        (default: the server's, normally xxh128; sha256 and
                        blake3 also resist deliberate tampering)
@@ -86,6 +92,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	parallel := fs.Int("P", 1, "")
 	rateText := fs.String("limit-rate", "", "")
 	user := fs.String("user", "", "")
+	useTLS := fs.Bool("tls", false, "")
+	var tlsFiles client.TLSFiles
+	fs.StringVar(&tlsFiles.CA, "ca", "", "")
+	fs.StringVar(&tlsFiles.Pin, "pin", "", "")
+	fs.StringVar(&tlsFiles.Cert, "tls-cert", "", "")
+	fs.StringVar(&tlsFiles.Key, "tls-key", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			io.WriteString(stdout, usageText)
@@ -113,6 +125,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		login = client.WithUser(*user, pw) // one for every connection: the key derivation runs once
+	}
+	if *useTLS || tlsFiles != (client.TLSFiles{}) {
+		// --ca, --pin or a client certificate mean TLS too.
+		cfg, err := client.NewTLSConfig(tlsFiles)
+		if err != nil {
+			fmt.Fprintf(stderr, "selectftp: %v (see selectftp --help)\n", err)
+			return exitUsage
+		}
+		login = client.Join(client.WithTLS(cfg), login)
 	}
 	s := &session{
 		login:    login,

@@ -57,7 +57,7 @@ func reloadOnHUP(f *users.File, log hclog.Logger) (stop func()) {
 // login protects, file names and contents would cross the network in
 // clear. The bound address decides ("localhost", "[::1]" and 127.0.0.0/8
 // are loopback; "" and 0.0.0.0 are not).
-func listen(addr string, insecure, withUsers bool, log hclog.Logger) (net.Listener, error) {
+func listen(addr string, insecure, withUsers, withTLS bool, log hclog.Logger) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -67,6 +67,11 @@ func listen(addr string, insecure, withUsers bool, log hclog.Logger) (net.Listen
 		loopback = ta.IP.IsLoopback()
 	}
 	switch {
+	case !loopback && withUsers && withTLS:
+	case !loopback && !insecure && withTLS:
+		ln.Close()
+		return nil, fmt.Errorf("refusing to listen on %s, which other hosts can reach, without --users: "+
+			"anyone who connects would read, overwrite and delete every file. Add --users FILE, or pass --insecure to accept that", addr)
 	case !loopback && !insecure:
 		ln.Close()
 		return nil, fmt.Errorf("refusing to listen on %s, which other hosts can reach, without TLS: "+

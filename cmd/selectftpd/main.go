@@ -75,7 +75,10 @@ func run(args []string, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
 	usersFile := fs.String("users", "", "users `file` (selectftpd user add): clients log in, each in their own root; reloaded on SIGHUP")
-	insecure := fs.Bool("insecure", false, "serve on an address other hosts can reach without TLS (file contents cross the network in clear)")
+	insecure := fs.Bool("insecure", false, "serve on an address other hosts can reach without TLS or without --users")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate `file`: serve over TLS only (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM private key `file` of --tls-cert")
+	tlsClientCA := fs.String("tls-client-ca", "", "PEM `file` of the authorities client certificates must be signed by (requires one)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -183,7 +186,12 @@ func run(args []string, stderr io.Writer) int {
 		go func() { <-sigs; cancel() }() // a second signal stops waiting
 		stopped <- srv.Shutdown(ctx)
 	}()
-	ln, err := listen(srv.Addr, *insecure, srv.Users != nil, srv.Logger)
+	var err error
+	if srv.TLSConfig, err = loadTLS(*tlsCert, *tlsKey, *tlsClientCA, srv.Logger); err != nil {
+		fmt.Fprintf(stderr, "selectftpd: %v\n", err)
+		return 2
+	}
+	ln, err := listen(srv.Addr, *insecure, srv.Users != nil, srv.TLSConfig != nil, srv.Logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "selectftpd: %v\n", err)
 		return 2
