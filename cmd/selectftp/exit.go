@@ -40,7 +40,7 @@ func exitCode(err error) int {
 	switch client.Code(err) {
 	case protocol.CodeNotFound:
 		return exitNotFound
-	case protocol.CodePermission, protocol.CodeExists, protocol.CodeTooLarge, protocol.CodeNoSpace,
+	case protocol.CodePermission, protocol.CodeExists, protocol.CodeTooLarge, protocol.CodeNoSpace, protocol.CodeQuotaExceeded,
 		protocol.CodeBadRequest, protocol.CodeNameTooLong, protocol.CodeAuthFailed, protocol.CodeUnauthenticated:
 		return exitRefused
 	case protocol.CodeChecksum:
@@ -67,7 +67,7 @@ var codeWords = map[protocol.Code]string{
 	protocol.CodeNotFound: "not found", protocol.CodeExists: "already exists", protocol.CodePermission: "not allowed",
 	protocol.CodeBadRequest: "refused", protocol.CodeTooLarge: "too large", protocol.CodeNoSpace: "no space left on the server",
 	protocol.CodeNameTooLong: "name too long", protocol.CodeChecksum: "checksum mismatch", protocol.CodeUnknownVerb: "unknown command",
-	protocol.CodeInternal: "server error",
+	protocol.CodeInternal: "server error", protocol.CodeQuotaExceeded: "over your quota",
 }
 
 // describe renders err for a user: a server's code in words, then its
