@@ -41,7 +41,7 @@ func exitCode(err error) int {
 	case protocol.CodeNotFound:
 		return exitNotFound
 	case protocol.CodePermission, protocol.CodeExists, protocol.CodeTooLarge, protocol.CodeNoSpace, protocol.CodeQuotaExceeded,
-		protocol.CodeBadRequest, protocol.CodeNameTooLong, protocol.CodeAuthFailed, protocol.CodeUnauthenticated:
+		protocol.CodeBadRequest, protocol.CodeNameTooLong, protocol.CodeAuthFailed, protocol.CodeUnauthenticated, protocol.CodeBanned:
 		return exitRefused
 	case protocol.CodeChecksum:
 		return exitIntegrity

@@ -67,6 +67,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&srv.MinChecksum, "min-checksum", "", "weakest transfer digest `algorithm` accepted: xxh128 (the default: any), or sha256 or blake3 (a cryptographic one only)")
 	fs.DurationVar(&srv.RequestTimeout, "request-timeout", host.DefaultRequestTimeout, "cancel a request that moves no byte this long (negative: never)")
 	verbTimeouts := fs.String("verb-timeouts", "", "per-verb request timeouts, e.g. `put=2m,upper=5s`")
+	guard := addGuardFlags(fs) // --defender-*, --audit-log
 	fs.DurationVar(&srv.PluginScanInterval, "plugin-scan", host.DefaultPluginScanInterval, "how often to rescan the plugins folder (negative: never)")
 	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
@@ -107,6 +108,12 @@ func run(args []string, stderr io.Writer) int {
 	srv.Logger = hclog.New(&hclog.LoggerOptions{
 		Name: "selectftpd", Level: lvl, Output: stderr, JSONFormat: *format == "json",
 	})
+	stopGuard, gerr := guard.apply(srv, srv.Logger)
+	if gerr != nil {
+		fmt.Fprintf(stderr, "selectftpd: %v\n", gerr)
+		return 2
+	}
+	defer stopGuard()
 	if *usersFile != "" {
 		f, err := loadUsers(*usersFile, srv.Logger)
 		if err != nil {
