@@ -3,8 +3,8 @@ package host
 import (
 	"context"
 	"maps"
-	"slices"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/selectftp/selectftp/host/auth"

@@ -19,7 +19,7 @@ func TestRemoveReportsFreed(t *testing.T) {
 		bytes, files float64
 	}{
 		{[]string{"a.txt"}, -5, -1},
-		{[]string{"-r", "full"}, -17, -2}, // full/x and full/deep/y hold their names
+		{[]string{"-r", "full"}, -17, -2},                // full/x and full/deep/y hold their names
 		{[]string{"a.txt", "b.txt", "missing"}, -10, -2}, // b.txt went before the failure
 		{[]string{"empty"}, 0, 0},
 	} {
