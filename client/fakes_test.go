@@ -273,7 +273,9 @@ type algSpy struct {
 
 // wrap returns cmd, recording "verb:checksum" of each request it runs.
 func (s *algSpy) wrap(cmd sdk.Command) sdk.Command {
-	return command(cmd.Describe().Verb, func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+	// The wrapped command's whole description, its access declaration
+	// included: without one the host gives a command no root.
+	return sdk.Func(cmd.Describe(), func(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
 		s.mu.Lock()
 		s.seen = append(s.seen, req.Verb+":"+req.Checksum)
 		s.mu.Unlock()

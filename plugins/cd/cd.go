@@ -55,7 +55,7 @@ func (cd) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error
 		return err
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "cd: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "cd: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	// Stat follows a symlink inside the tree (cd link works) and the root
 	// refuses one that leads out. The folder is named, not pinned: every

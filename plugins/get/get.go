@@ -71,7 +71,7 @@ func (get) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		return sdk.Errorf(sdk.CodeBadRequest, "offset %d: must be 0 or more", p.Offset)
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "get: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	// Virtual: "/x" is the top of the tree, relative paths follow cd.
 	rel, err := req.Resolve(name)

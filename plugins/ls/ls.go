@@ -58,7 +58,7 @@ func (ls) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error
 		return err
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "ls: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "ls: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	paths := a.Paths
 	if len(paths) == 0 {

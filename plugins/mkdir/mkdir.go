@@ -45,7 +45,7 @@ func (mkdir) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) er
 		return sdk.Errorf(sdk.CodeBadRequest, "mkdir needs a path")
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "mkdir: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "mkdir: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	rels := make([]string, len(a.Paths))
 	for i, p := range a.Paths {

@@ -52,7 +52,7 @@ func (mv) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error
 		return sdk.Errorf(sdk.CodeBadRequest, "mv takes FROM and TO, got %d paths", len(a.Paths))
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "mv: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "mv: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	fromArg, toArg := a.Paths[0], a.Paths[1]
 	from, err := fileop.Resolve(req, fromArg)

@@ -186,7 +186,7 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 		return sdk.Errorf(sdk.CodeTooLarge, "%d bytes is over the upload limit of %d bytes", total, max)
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "put: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "put: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	if err := u.check(req.Root); err != nil {
 		return err

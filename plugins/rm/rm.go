@@ -48,7 +48,7 @@ func (rm) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error
 		return sdk.Errorf(sdk.CodeBadRequest, "rm needs a path")
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "rm: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "rm: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	// Every path is checked before any is removed: a typo in the last
 	// one must not leave the first ones gone.

@@ -52,7 +52,7 @@ func (stat) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) err
 		return err
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "stat: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "stat: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	fi, err := req.Root.Lstat(rel)
 	if err != nil {

@@ -78,7 +78,7 @@ func (sum) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) erro
 		return sdk.Errorf(sdk.CodeBadRequest, "sum: unknown checksum %q (known: %v)", name, checksum.Names())
 	}
 	if req.Root == nil {
-		return sdk.Errorf(sdk.CodeInternal, "sum: the server gave no root folder")
+		return sdk.Errorf(sdk.CodeInternal, "sum: the server gave no root folder (the host gives one only to a verb whose description declares file access: rebuild a plugin older than that)")
 	}
 	rels := make([]string, len(a.Paths))
 	for i, p := range a.Paths {
