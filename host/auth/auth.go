@@ -9,20 +9,24 @@ import (
 	"errors"
 
 	"github.com/xdg-go/scram"
+
+	"github.com/selectftp/selectftp/sdk"
 )
 
-// Perm is one thing a user may do. The host checks them before a command
-// runs, so a plugin that forgets cannot grant one.
-type Perm string
+// Perm is one thing a user may do: the SDK's, so the account the host
+// checks and the user a command sees speak of the same permissions. The
+// host checks them before a command runs, so a plugin that forgets cannot
+// grant one.
+type Perm = sdk.Perm
 
 // The permissions, one per kind of change or access.
 const (
-	PermList   Perm = "list"   // ls, stat, sum of names
-	PermRead   Perm = "read"   // get, sum
-	PermWrite  Perm = "write"  // put (new files and overwrites)
-	PermDelete Perm = "delete" // rm
-	PermMkdir  Perm = "mkdir"  // mkdir
-	PermRename Perm = "rename" // mv
+	PermList   = sdk.PermList   // ls, stat, cd
+	PermRead   = sdk.PermRead   // get, sum
+	PermWrite  = sdk.PermWrite  // put (new files and overwrites)
+	PermDelete = sdk.PermDelete // rm
+	PermMkdir  = sdk.PermMkdir  // mkdir
+	PermRename = sdk.PermRename // mv
 )
 
 // Account is one user as the host sees it.

@@ -2,8 +2,9 @@ package auth
 
 import (
 	"fmt"
-	"path"
 	"strings"
+
+	"github.com/selectftp/selectftp/sdk"
 )
 
 // allPerms is every permission, in the order lists print them.
@@ -71,42 +72,8 @@ func hasPerm(ps []Perm, p Perm) bool {
 // "/" its top). The PathPerms entry with the longest path that is
 // virtualPath or one of its parents decides, whole elements only: an entry
 // for "/inc" says nothing about "/incoming". Without one, Perms decides.
-// Paths are cleaned first, so "/a/../incoming" is "/incoming".
+// Paths are cleaned first, so "/a/../incoming" is "/incoming". It is
+// sdk.User.Allows, so a command asking and the host checking agree.
 func (a Account) Allows(p Perm, virtualPath string) bool {
-	vp := path.Clean("/" + virtualPath)
-	best, found := -1, []Perm(nil)
-	for k, ps := range a.PathPerms {
-		k = path.Clean("/" + k)
-		switch {
-		case !under(vp, k):
-		case len(k) > best:
-			best, found = len(k), ps
-		case len(k) == best:
-			// "/a" and "/a/" in one map: map order must not decide,
-			// so only what both grant is granted.
-			found = intersect(found, ps)
-		}
-	}
-	if best >= 0 {
-		return hasPerm(found, p)
-	}
-	return hasPerm(a.Perms, p)
-}
-
-// under reports whether p is dir or inside it; both are clean and absolute.
-func under(p, dir string) bool {
-	if dir == "/" || p == dir {
-		return true
-	}
-	return strings.HasPrefix(p, dir) && p[len(dir)] == '/'
-}
-
-func intersect(a, b []Perm) []Perm {
-	var out []Perm
-	for _, p := range a {
-		if hasPerm(b, p) {
-			out = append(out, p)
-		}
-	}
-	return out
+	return (&sdk.User{Name: a.Name, Perms: a.Perms, PathPerms: a.PathPerms}).Allows(p, virtualPath)
 }
