@@ -32,6 +32,9 @@ type requestBody struct {
 	ended    bool      // the end was reached and checked; endErr says how it went
 	endErr   error
 	lim      *reqLimits // the user's quota and largest file; nil: none
+	// unverified: no client digest comes (a front such as FTP has none):
+	// the body is hashed but its end is not checked against a trailer.
+	unverified bool
 }
 
 func newRequestBody(buf *bodyBuf, alg checksum.Algorithm, progress, ask func()) *requestBody {
@@ -67,8 +70,8 @@ func (b *requestBody) verify() error {
 	switch {
 	case t.Abort != "":
 		return sdk.Errorf(sdk.CodeCanceled, "the client gave the upload up: %s", t.Abort)
-	case t.Digest == "" && b.n == 0:
-		return nil // an empty body needs no digest
+	case t.Digest == "" && (b.n == 0 || b.unverified):
+		return nil // an empty body needs no digest, nor a front's
 	case t.Digest == "":
 		return sdk.Errorf(sdk.CodeChecksum, "the body of %d bytes ended without its %s digest", b.n, b.alg)
 	}

@@ -127,7 +127,15 @@ func (rl *reqLimits) settle(w *responseWriter) {
 	if rl == nil {
 		return
 	}
-	db, df := w.metaInt(MetaUsageBytes), w.metaInt(MetaUsageFiles)
+	rl.settleUsage(w.metaInt(MetaUsageBytes), w.metaInt(MetaUsageFiles))
+}
+
+// settleUsage is settle with the storage change the command reported:
+// db bytes and df files (a Local call's writer reads them itself).
+func (rl *reqLimits) settleUsage(db, df int64) {
+	if rl == nil {
+		return
+	}
 	u := rl.ul.u
 	u.mu.Lock()
 	u.resBytes -= rl.resBytes
