@@ -3,9 +3,11 @@ module github.com/selectftp/selectftp
 go 1.26.8
 
 require (
+	github.com/fclairamb/ftpserverlib v0.32.3
 	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
+	github.com/spf13/afero v1.15.0
 	github.com/vbauerster/mpb/v8 v8.16.2
 	github.com/xdg-go/scram v1.4.0
 	github.com/zeebo/blake3 v0.2.4
