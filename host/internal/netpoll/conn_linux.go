@@ -495,6 +495,9 @@ func (l *loop) flush(c *conn) bool {
 	if c.waiters > 0 && c.q.n <= l.r.opts.MaxOutput {
 		c.cond.Broadcast()
 	}
+	if c.q.n == 0 && c.tls != nil {
+		c.tls.bufs.drained() // tls_linux.go: chunks back to the pool
+	}
 	pending, shut := c.q.n, c.writeShut
 	c.mu.Unlock()
 	if shut && pending == 0 && c.tlsHeld() == 0 {

@@ -50,6 +50,106 @@ type tlsLayer struct {
 	// records reach the queue in the order their sequence numbers say.
 	wmu   sync.Mutex
 	stash []byte
+
+	bufs recordBufs // under c.mu
+}
+
+// recordBufs queues TLS records in chunks that are used again once the
+// socket has taken them. crypto/tls hands its transport one record (16
+// KiB) at a time from a buffer of its own; a fresh copy of each in the
+// queue was an allocation per record, and at a gigabyte a second the
+// garbage collector, and its handing memory back to the kernel, cost more
+// than the copies. Records appended to one chunk also reach the socket as
+// one iovec. Small records (handshake, short replies) are copied as the
+// queue copies anything, so an idle or chatty connection pins no chunk.
+type recordBufs struct {
+	pushed uint64      // bytes ever queued, as conn.sent counts them sent
+	cur    []byte      // the chunk being filled
+	live   []sentChunk // earlier chunks, in queue order, not all sent
+}
+
+// sentChunk is a chunk whose last byte is byte end of the connection's
+// output: once conn.sent reaches it, the queue holds none of its bytes.
+type sentChunk struct {
+	b   []byte
+	end uint64
+}
+
+const (
+	// recordChunk is the size of a record chunk: four full records.
+	recordChunk = 64 << 10
+	// bigRecord is the smallest record put in a chunk: bulk output.
+	bigRecord = 4 << 10
+)
+
+// recordChunks are the chunks of every connection's recordBufs.
+var recordChunks = sync.Pool{New: func() any { b := make([]byte, 0, recordChunk); return &b }}
+
+// push queues a copy of b on q, which under TLS holds nothing but what
+// push queued; sent is conn.sent. c.mu is held.
+func (rb *recordBufs) push(q *outQueue, b []byte, sent uint64) {
+	if len(b) == 0 {
+		return
+	}
+	rb.pushed += uint64(len(b))
+	q.n += len(b)
+	for len(rb.live) > 0 && rb.live[0].end <= sent {
+		putChunk(rb.live[0].b)
+		rb.live[0] = sentChunk{}
+		rb.live = rb.live[1:]
+	}
+	if len(b) < bigRecord || len(b) > recordChunk {
+		// An exact copy: its capacity ends where it does, so neither
+		// the queue nor a chunk ever appends into it.
+		c := make([]byte, len(b))
+		copy(c, b)
+		q.items = append(q.items, outItem{b: c})
+		return
+	}
+	if cap(rb.cur)-len(rb.cur) < len(b) {
+		if rb.cur != nil {
+			rb.live = append(rb.live, sentChunk{b: rb.cur, end: rb.pushed - uint64(len(b))})
+		}
+		rb.cur = (*recordChunks.Get().(*[]byte))[:0]
+	}
+	start := len(rb.cur)
+	rb.cur = append(rb.cur, b...)
+	// Bytes below the last item's length may be in a writev right now,
+	// so that item only grows over the bytes just appended after it.
+	if k := len(q.items); k > 0 && q.items[k-1].seg == nil && adjacent(q.items[k-1].b, rb.cur, start) {
+		last := q.items[k-1].b
+		q.items[k-1].b = last[:len(last)+len(b)]
+	} else {
+		q.items = append(q.items, outItem{b: rb.cur[start:]})
+	}
+}
+
+// drained returns every chunk to the pool: the queue is empty, so the
+// socket has taken all their bytes. c.mu is held.
+func (rb *recordBufs) drained() {
+	for i, ch := range rb.live {
+		putChunk(ch.b)
+		rb.live[i] = sentChunk{}
+	}
+	rb.live = nil
+	if rb.cur != nil {
+		putChunk(rb.cur)
+		rb.cur = nil
+	}
+}
+
+func putChunk(b []byte) {
+	b = b[:0]
+	recordChunks.Put(&b)
+}
+
+// adjacent reports whether item ends just before chunk's byte at start,
+// so it can grow over the bytes appended there.
+func adjacent(item, chunk []byte, start int) bool {
+	if len(item) == 0 || start == 0 {
+		return false
+	}
+	return &item[len(item)-1] == &chunk[start-1]
 }
 
 // tlsTransport is the net.Conn under tc. Before ready it blocks its one
@@ -250,7 +350,11 @@ func (c *conn) pushRaw(b []byte) error {
 		return ErrClosed
 	}
 	wasEmpty := c.q.n == 0
-	c.q.push(b)
+	if c.tls != nil {
+		c.tls.bufs.push(&c.q, b, c.sent)
+	} else {
+		c.q.push(b)
+	}
 	if wasEmpty {
 		c.last = time.Now().UnixNano()
 	}
@@ -262,7 +366,8 @@ func (c *conn) pushRaw(b []byte) error {
 }
 
 // sendFileTLS is SendFile under TLS: the range is read on the caller's
-// goroutine and written as Write does (encrypted there too).
+// goroutine, tlsFileChunk at a time, and written as Write does (encrypted
+// there too).
 func (c *conn) sendFileTLS(f *os.File, off, n int64) error {
 	if f == nil || off < 0 || n < 0 || off > (1<<63-1)-n {
 		return errBadRange
@@ -273,7 +378,9 @@ func (c *conn) sendFileTLS(f *os.File, off, n int64) error {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return errNotSeekable
 	}
-	return copyFile(f, off, n, c.Write, func(err error) {
+	bp := tlsFileBufs.Get().(*[]byte)
+	defer tlsFileBufs.Put(bp)
+	return copyFileBuf(f, off, n, *bp, c.Write, func(err error) {
 		c.onLoopLater(func() { c.l.closeConn(c, err) })
 	})
 }
