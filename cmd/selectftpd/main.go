@@ -3,6 +3,7 @@
 //
 //	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
 //	           [--min-checksum xxh128|sha256|blake3] [--users FILE] [--insecure]
+//	           [--ftp-listen 127.0.0.1:2122 [--ftp-passive-ports 50000-50100]]
 //	           [more flags: selectftpd --help]
 //	selectftpd user add|passwd|del|list --users FILE [NAME]   (selectftpd user --help)
 //
@@ -68,6 +69,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.DurationVar(&srv.RequestTimeout, "request-timeout", host.DefaultRequestTimeout, "cancel a request that moves no byte this long (negative: never)")
 	verbTimeouts := fs.String("verb-timeouts", "", "per-verb request timeouts, e.g. `put=2m,upper=5s`")
 	guard := addGuardFlags(fs) // --defender-*, --audit-log
+	ftpf := addFTPFlags(fs)    // --ftp-*
 	fs.DurationVar(&srv.PluginScanInterval, "plugin-scan", host.DefaultPluginScanInterval, "how often to rescan the plugins folder (negative: never)")
 	settings := fs.String("plugin-settings", "", "JSON `file` of settings per verb, e.g. {\"put\":{\"max_size\":1048576}}")
 	level := fs.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
@@ -191,6 +193,7 @@ func run(args []string, stderr io.Writer) int {
 		ctx, cancel := context.WithTimeout(context.Background(), *grace)
 		defer cancel()
 		go func() { <-sigs; cancel() }() // a second signal stops waiting
+		ftpf.shutdown(ctx)
 		stopped <- srv.Shutdown(ctx)
 	}()
 	var err error
@@ -200,6 +203,11 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ln, err := listen(srv.Addr, *insecure, srv.Users != nil, srv.TLSConfig != nil, srv.Logger)
 	if err != nil {
+		fmt.Fprintf(stderr, "selectftpd: %v\n", err)
+		return 2
+	}
+	if err := ftpf.start(srv, *insecure, srv.Logger); err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "selectftpd: %v\n", err)
 		return 2
 	}
