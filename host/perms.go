@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"maps"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -46,11 +47,40 @@ func authorize(ctx context.Context, d sdk.Description, req *sdk.Request) error {
 		return nil
 	}
 	for _, n := range needs {
+		if n.IfMissing && a.Allows(auth.Perm(n.Perm), n.Path) {
+			continue
+		}
+		if n.IfMissing && exists(req.Root, n.Path) {
+			continue // made already: the command will not make it
+		}
+		if n.IfMissing {
+			return sdk.Errorf(sdk.CodePermission, "%s: permission denied (needs %s: it does not exist, and would be made)", n.Path, n.Perm)
+		}
 		if err := allowed(a, n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// exists reports whether something is at the virtual path v under root
+// (nil: nothing can be known, so nothing is there). Any error counts as
+// missing: a check that cannot look refuses.
+func exists(root *os.Root, v string) bool {
+	if root == nil {
+		return false
+	}
+	_, err := root.Lstat(virtualRel(v))
+	return err == nil
+}
+
+// virtualRel is the virtual path v (clean, absolute) relative to the
+// tree's top, as os.Root takes it: "/" is ".".
+func virtualRel(v string) string {
+	if v == "/" {
+		return "."
+	}
+	return strings.TrimPrefix(v, "/")
 }
 
 // allowed checks one need: at its path, and for a tree below it wherever a

@@ -36,6 +36,12 @@ type Access struct {
 	// option (by its Param name) being set.
 	Tree   bool
 	TreeIf string
+	// Parents also needs Perm at each folder above each path, below the
+	// top, that does not exist yet: the command makes the missing ones
+	// too (mkdir -p). ParentsIf makes it depend on an option (by its
+	// Param name) being set.
+	Parents   bool
+	ParentsIf string
 }
 
 // Option is one of a verb's options, as the command parses its words:
@@ -60,6 +66,10 @@ type Need struct {
 	// Tree: Perm is needed below Path too, wherever a sub-path has
 	// permissions of its own.
 	Tree bool
+	// IfMissing: Perm is needed at Path only if nothing is there yet (a
+	// parent folder the command would make). A checker that cannot look
+	// may need it always, which refuses more but never grants more.
+	IfMissing bool
 }
 
 // Needs lists the permissions req needs by d's Access declarations, in
@@ -91,6 +101,7 @@ func (d Description) Needs(req *Request) ([]Need, error) {
 			}
 		}
 		tree := a.Tree || (a.TreeIf != "" && set[a.TreeIf])
+		parents := a.Parents || (a.ParentsIf != "" && set[a.ParentsIf])
 		for _, p := range paths {
 			rel, err := req.Resolve(p)
 			if err != nil {
@@ -100,10 +111,25 @@ func (d Description) Needs(req *Request) ([]Need, error) {
 			if dir, base := path.Split(v); a.Glob && v != "/" && strings.ContainsAny(base, `*?[\`) {
 				v = path.Clean(dir)
 			}
+			if parents {
+				needs = append(needs, parentNeeds(a.Perm, v)...)
+			}
 			needs = append(needs, Need{Perm: a.Perm, Path: v, Tree: tree})
 		}
 	}
 	return needs, nil
+}
+
+// parentNeeds are the IfMissing needs of perm at each folder above v
+// (clean, absolute) below the top, outermost first.
+func parentNeeds(perm Perm, v string) []Need {
+	var out []Need
+	for i := 1; i < len(v); i++ {
+		if v[i] == '/' {
+			out = append(out, Need{Perm: perm, Path: v[:i], IfMissing: true})
+		}
+	}
+	return out
 }
 
 // pick returns the words at the positions idx names (all when nil).

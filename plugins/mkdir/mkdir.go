@@ -33,7 +33,8 @@ func New() sdk.Command { return mkdir{} }
 func (mkdir) Describe() sdk.Description {
 	return sdk.Description{Verb: "mkdir", Summary: "make folders", Usage: usage,
 		Options: []sdk.Option{{Short: "-p", Param: "parents"}},
-		Access:  []sdk.Access{{Perm: sdk.PermMkdir}}}
+		// -p makes the missing folders above too: each needs mkdir.
+		Access: []sdk.Access{{Perm: sdk.PermMkdir, ParentsIf: "parents"}}}
 }
 
 func (mkdir) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
