@@ -14,11 +14,12 @@
 // --builtin upper), 10,000 idle connections on each backend, the latency of
 // a small command while 16 transfers run (hol), 1,000 concurrent verified
 // 1 MiB downloads (many), and 256 MiB get/put over an emulated WAN between
-// two network namespaces (wan). It prints one markdown table of figures,
+// two network namespaces (wan), and a 1 GiB get over TLS beside the same
+// in clear and beside curl over FTPS from pure-ftpd (tls). It prints one markdown table of figures,
 // ratios and PASS/MISS against the targets, then stops every server and
 // removes its files and namespaces, on failure and Ctrl-C too.
 //
-//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle,hol,many,wan] [--no-ftp] ...
+//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle,hol,many,wan,tls] [--no-ftp] ...
 //
 // Transfers are repeated --reps times (3) and the median is reported
 // (--pick best for the best).
@@ -64,7 +65,7 @@ type config struct {
 }
 
 // workloads are the names --only takes.
-var workloads = []string{"download", "upload", "concurrent", "upper", "idle", "hol", "many", "wan"}
+var workloads = []string{"download", "upload", "concurrent", "upper", "idle", "hol", "many", "wan", "tls"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -318,5 +319,8 @@ func (b *bench) runAll(ctx context.Context) {
 	}
 	if w["wan"] {
 		phase("WAN profile between two network namespaces", b.measureWAN)
+	}
+	if w["tls"] {
+		phase("get over TLS: in clear, TLS, pure-ftpd + curl over FTPS", b.measureTLS)
 	}
 }

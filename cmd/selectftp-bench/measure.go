@@ -35,6 +35,7 @@ type figures struct {
 	manyHWMKB       int64   // the many-downloads selectftpd's peak RSS
 
 	wan wanFigures
+	tls tlsFigures // tls.go
 }
 
 // makeFile writes size bytes: a random 1 MiB block, repeated.

@@ -258,7 +258,9 @@ func ftpPassive(maxClients int, rnd byte) (lo, hi int) {
 // The password is hashed with SHA-512 crypt (openssl passwd -6): pure-pw's
 // own argon2id hash takes seconds to check, which would dominate every
 // curl run.
-func (b *bench) startFTPAt(ctx context.Context, st site, name string, maxClients int) (*child, string, error) {
+//
+// extra are more pure-ftpd flags (the tls workload's -Y and certificate).
+func (b *bench) startFTPAt(ctx context.Context, st site, name string, maxClients int, extra ...string) (*child, string, error) {
 	ftpd, err := ensureTool(ctx, "pure-ftpd", "pure-ftpd")
 	if err != nil {
 		return nil, "", err
@@ -296,6 +298,7 @@ func (b *bench) startFTPAt(ctx context.Context, st site, name string, maxClients
 	lo, hi := ftpPassive(maxClients, rnd[0])
 	args := append(append(slices.Clone(st.prefix), ftpd), ftpArgs(st.host, port, pdb, maxClients, lo, hi,
 		filepath.Join(b.work, name+".pid"))...)
+	args = append(args, extra...)
 	c, err := b.procs.start(name, args...)
 	if err != nil {
 		return nil, "", err

@@ -134,6 +134,9 @@ func (b *bench) rows() []row {
 	if w["wan"] {
 		rows = append(rows, b.wanRows()...)
 	}
+	if w["tls"] {
+		rows = append(rows, b.tlsRows()...)
+	}
 	return rows
 }
 
@@ -286,7 +289,7 @@ func (b *bench) render(w io.Writer) {
 	c := b.cfg
 	fmt.Fprintf(w, "## selectftp benchmark, %s\n\n", b.started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- machine: %s, %d cores, Linux %s, %s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
-	if !c.noFTP && (c.only["download"] || c.only["upload"] || c.only["concurrent"]) {
+	if !c.noFTP && (c.only["download"] || c.only["upload"] || c.only["concurrent"] || c.only["tls"]) {
 		fmt.Fprintf(w, "- reference: %s; %s\n", toolVersion("pure-ftpd", "--help"), toolVersion("curl", "--version"))
 	}
 	fmt.Fprintf(w, "- loopback; files and server roots on tmpfs (%s); MB/s = 10^6 bytes/s; the systems run in turn, %d rounds; the %s run reported (the limit: its best)\n", c.dir, c.reps, c.pick)
@@ -305,6 +308,9 @@ func (b *bench) render(w io.Writer) {
 	}
 	if c.only["wan"] {
 		b.renderWANHeader(w)
+	}
+	if c.only["tls"] {
+		fmt.Fprint(w, tlsNote)
 	}
 	fmt.Fprintln(w)
 	renderTable(w, b.rows())
