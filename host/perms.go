@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -58,6 +59,42 @@ func authorize(ctx context.Context, d sdk.Description, req *sdk.Request) error {
 		}
 		if err := allowed(a, n); err != nil {
 			return err
+		}
+	}
+	if len(a.PathPerms) == 0 {
+		return nil
+	}
+	for _, n := range needs {
+		if err := noSymlink(req.Root, n.Path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noSymlink refuses a path that passes through a symlink, the last
+// element too. Path rules are checked at the path the client names; a link
+// would take the command to a place under other rules (say /pub/x to
+// /private/x), so where rules differ within a tree links are not followed
+// at all. Without rules every place in the tree grants the same, and the
+// session's root keeps a link inside the tree, so links are followed.
+// Elements are looked at one by one from the top, each only after the one
+// above it was found not to be a link; the walk stops at the first that
+// does not exist, since nothing below it does either.
+func noSymlink(root *os.Root, v string) error {
+	if root == nil || v == "/" {
+		return nil
+	}
+	for i := 1; i <= len(v); i++ {
+		if i < len(v) && v[i] != '/' {
+			continue
+		}
+		fi, err := root.Lstat(virtualRel(v[:i]))
+		if err != nil {
+			return nil // missing, or not a folder: the command fails there itself
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return sdk.Errorf(sdk.CodePermission, "%s: permission denied (%s is a symlink, not followed where paths have permissions of their own)", v, v[:i])
 		}
 	}
 	return nil
