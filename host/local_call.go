@@ -56,6 +56,12 @@ func (l *Local) Call(ctx context.Context, c Call) (Result, error) {
 	ctx = sdk.WithProgress(ctx, func() {})
 	alg := s.minSum
 	body, buf, received := l.newBody(ctx, c, alg)
+	// A cancelled call (ctx, Close) ends its body, as a closed connection
+	// does: a command waiting for bytes from a stalled source returns.
+	stop := context.AfterFunc(ctx, func() {
+		buf.end(protocol.Trailer{}, &sdk.Error{Code: sdk.CodeCanceled, Message: "the request was cancelled"})
+	})
+	defer stop()
 	req := &sdk.Request{
 		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
 		BodySize: buf.declared, Checksum: alg.String(), Dir: dir,

@@ -29,9 +29,15 @@ import (
 // (nil: anonymous), and returns once it serves.
 func localServer(t *testing.T, users auth.Store, tune func(*Server)) *Server {
 	t.Helper()
+	return localServerCmds(t, users, tune, plugins.Standard())
+}
+
+// localServerCmds is localServer with cmds in-process.
+func localServerCmds(t *testing.T, users auth.Store, tune func(*Server), cmds []sdk.Command) *Server {
+	t.Helper()
 	s := &Server{Root: t.TempDir(), Backend: BackendGoroutine, Fallback: "upper", Users: users,
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}})}
-	if err := s.Register(plugins.Standard()...); err != nil {
+	if err := s.Register(cmds...); err != nil {
 		t.Fatal(err)
 	}
 	if tune != nil {
