@@ -24,7 +24,7 @@ plugins.d/%: FORCE
 	@mv -f plugins.d/.$*.tmp $@
 
 run: build
-	./bin/selectftpd --listen 127.0.0.1:2121 --root ./data --plugins ./plugins.d
+	./bin/selectftpd --listen 127.0.0.1:2121 --ftp-listen 127.0.0.1:2122 --root ./data --plugins ./plugins.d
 
 test: build vet fmt-check
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
