@@ -315,3 +315,17 @@ func TestLocalUserSlots(t *testing.T) {
 	}
 	wantCode(t, call(t, b, Call{Verb: "pwd"}), protocol.CodeOK)
 }
+
+// TestLocalUploadRate: a Local body is read no faster than the user's
+// upload rate.
+func TestLocalUploadRate(t *testing.T) {
+	const rate = 256 << 10
+	s := localServer(t, localUsers(t, auth.Limits{RateUp: rate}), nil)
+	alice := localLogin(t, s, "127.0.0.1", "alice", "alice-pw")
+	start := time.Now()
+	wantCode(t, call(t, alice, Call{Verb: "put", Args: []string{"f"}, Body: bytes.NewReader(make([]byte, 512<<10)), Size: -1}), protocol.CodeOK)
+	// 512 KiB at 256 KiB/s with a 25.6 KiB burst: about 1.9 s.
+	if took, least := time.Since(start), 1500*time.Millisecond; took < least {
+		t.Fatalf("512 KiB at %d B/s took %v, want at least %v", rate, took, least)
+	}
+}
