@@ -326,9 +326,26 @@ func checkAccess(d sdk.Description, r *sdk.Request) error {
 		return err
 	}
 	for _, n := range needs {
+		if n.IfMissing && (r.User.Allows(n.Perm, n.Path) || existsIn(r.Root, n.Path)) {
+			continue // mkdir -p's parents: allowed there, or made already
+		}
 		if !r.User.Allows(n.Perm, n.Path) || n.Tree && !r.User.AllowsTree(n.Perm, n.Path) {
 			return sdk.Errorf(sdk.CodePermission, "%s: permission denied (needs %s)", n.Path, n.Perm)
 		}
 	}
 	return nil
+}
+
+// existsIn reports whether the virtual path v (clean, absolute) names
+// anything under root, as the host asks before a folder mkdir -p would make.
+func existsIn(root *os.Root, v string) bool {
+	if root == nil {
+		return false
+	}
+	rel := strings.TrimPrefix(v, "/")
+	if rel == "" {
+		rel = "."
+	}
+	_, err := root.Lstat(rel)
+	return err == nil
 }
