@@ -15,11 +15,12 @@
 // a small command while 16 transfers run (hol), 1,000 concurrent verified
 // 1 MiB downloads (many), and 256 MiB get/put over an emulated WAN between
 // two network namespaces (wan), and a 1 GiB get over TLS beside the same
-// in clear and beside curl over FTPS from pure-ftpd (tls). It prints one markdown table of figures,
+// in clear and beside curl over FTPS from pure-ftpd (tls), and a 1 GiB get
+// and put with curl against the FTP front and pure-ftpd (ftp). It prints one markdown table of figures,
 // ratios and PASS/MISS against the targets, then stops every server and
 // removes its files and namespaces, on failure and Ctrl-C too.
 //
-//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle,hol,many,wan,tls] [--no-ftp] ...
+//	selectftp-bench [--quick] [--only download,upload,concurrent,upper,idle,hol,many,wan,tls,ftp] [--no-ftp] ...
 //
 // Transfers are repeated --reps times (3) and the median is reported
 // (--pick best for the best).
@@ -65,7 +66,7 @@ type config struct {
 }
 
 // workloads are the names --only takes.
-var workloads = []string{"download", "upload", "concurrent", "upper", "idle", "hol", "many", "wan", "tls"}
+var workloads = []string{"download", "upload", "concurrent", "upper", "idle", "hol", "many", "wan", "tls", "ftp"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -322,5 +323,8 @@ func (b *bench) runAll(ctx context.Context) {
 	}
 	if w["tls"] {
 		phase("get over TLS: in clear, TLS, pure-ftpd + curl over FTPS", b.measureTLS)
+	}
+	if w["ftp"] {
+		phase("curl against the FTP front and pure-ftpd", b.measureFTPFront)
 	}
 }

@@ -34,8 +34,9 @@ type figures struct {
 	manySF, manyFTP float64 // MB/s, all the downloads' wall time
 	manyHWMKB       int64   // the many-downloads selectftpd's peak RSS
 
-	wan wanFigures
-	tls tlsFigures // tls.go
+	wan      wanFigures
+	tls      tlsFigures      // tls.go
+	ftpFront ftpFrontFigures // ftpfront.go
 }
 
 // makeFile writes size bytes: a random 1 MiB block, repeated.

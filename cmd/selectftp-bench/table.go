@@ -137,6 +137,9 @@ func (b *bench) rows() []row {
 	if w["tls"] {
 		rows = append(rows, b.tlsRows()...)
 	}
+	if w["ftp"] {
+		rows = append(rows, b.ftpFrontRows()...)
+	}
 	return rows
 }
 
@@ -289,7 +292,7 @@ func (b *bench) render(w io.Writer) {
 	c := b.cfg
 	fmt.Fprintf(w, "## selectftp benchmark, %s\n\n", b.started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- machine: %s, %d cores, Linux %s, %s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version())
-	if !c.noFTP && (c.only["download"] || c.only["upload"] || c.only["concurrent"] || c.only["tls"]) {
+	if !c.noFTP && (c.only["download"] || c.only["upload"] || c.only["concurrent"] || c.only["tls"] || c.only["ftp"]) {
 		fmt.Fprintf(w, "- reference: %s; %s\n", toolVersion("pure-ftpd", "--help"), toolVersion("curl", "--version"))
 	}
 	fmt.Fprintf(w, "- loopback; files and server roots on tmpfs (%s); MB/s = 10^6 bytes/s; the systems run in turn, %d rounds; the %s run reported (the limit: its best)\n", c.dir, c.reps, c.pick)
@@ -311,6 +314,9 @@ func (b *bench) render(w io.Writer) {
 	}
 	if c.only["tls"] {
 		fmt.Fprint(w, tlsNote)
+	}
+	if c.only["ftp"] {
+		fmt.Fprint(w, ftpFrontNote)
 	}
 	fmt.Fprintln(w)
 	renderTable(w, b.rows())
