@@ -207,7 +207,12 @@ func (l *Local) newBody(ctx context.Context, c Call, alg checksum.Algorithm) (*r
 	if declared != nil {
 		buf.declared = *declared
 	}
-	body := newRequestBody(buf, alg, func() {}, nil)
+	// The source is read only once the command asks for its body, as a
+	// network client that held its body back is told to send it: a command
+	// refused first (permission, quota) never reads it, and the front can
+	// answer before it opens the transfer.
+	asked := make(chan struct{})
+	body := newRequestBody(buf, alg, func() {}, func() { close(asked) })
 	body.unverified = true
 	if l.user != nil && l.user.limits != nil {
 		ul := l.user.limits
@@ -226,7 +231,13 @@ func (l *Local) newBody(ctx context.Context, c Call, alg checksum.Algorithm) (*r
 	if l.user != nil && l.user.limits != nil {
 		up = l.user.limits.up
 	}
-	go pumpBody(ctx, c.Body, buf, room, up, received)
+	go func() {
+		select {
+		case <-asked:
+			pumpBody(ctx, c.Body, buf, room, up, received)
+		case <-ctx.Done(): // the command ended without asking
+		}
+	}()
 	return body, buf, received
 }
 
