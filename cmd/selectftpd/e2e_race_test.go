@@ -78,7 +78,7 @@ func TestE2EFolderSwappedForSymlink(t *testing.T) {
 		}
 	}()
 
-	var gets, getsOK, puts, putsOK, lists, listsOK atomic.Int64
+	var gets, getsOK, puts, putsOK, putsCut, lists, listsOK atomic.Int64
 	var mu sync.Mutex
 	var leaks []string
 	leak := func(format string, args ...any) {
@@ -129,8 +129,14 @@ func TestE2EFolderSwappedForSymlink(t *testing.T) {
 	})
 	go each(func(c *client.Conn, i int) {
 		puts.Add(1)
-		if c.Put(ctx, bytes.NewReader(mine[:256<<10]), 256<<10, fmt.Sprintf("d/up-%d", i), nil) == nil {
+		err := c.Put(ctx, bytes.NewReader(mine[:256<<10]), 256<<10, fmt.Sprintf("d/up-%d", i), nil)
+		switch {
+		case err == nil:
 			putsOK.Add(1)
+		case ctx.Err() != nil:
+			// Stopped waiting when the race ended: the server may
+			// still have placed it, whole.
+			putsCut.Add(1)
 		}
 	})
 	go each(func(c *client.Conn, _ int) {
@@ -175,8 +181,8 @@ func TestE2EFolderSwappedForSymlink(t *testing.T) {
 			}
 		}
 	}
-	if int64(ups) != putsOK.Load() {
-		t.Errorf("alice's folder holds %d uploads, %d succeeded", ups, putsOK.Load())
+	if n := int64(ups); n < putsOK.Load() || n > putsOK.Load()+putsCut.Load() {
+		t.Errorf("alice's folder holds %d uploads, %d succeeded (and %d were cut off by the end of the race)", ups, putsOK.Load(), putsCut.Load())
 	}
 	// The race must have been run, not skipped: swaps and requests that
 	// went through between them.

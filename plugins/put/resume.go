@@ -157,14 +157,22 @@ func holdPartial(root *os.Root, p string, create bool) (*os.File, error) {
 func (s *resumeStage) file() *os.File { return s.f }
 
 // commit renames the partial onto the target while still holding it, so
-// no sweep can take it between the two, then lets go.
+// no sweep can take it between the two, then lets go. The folder is opened
+// before the rename and synced by that descriptor: looking its path up
+// again after the rename could fail (the folder renamed or swapped for a
+// link meanwhile) and report a failure for a file already in place.
 func (s *resumeStage) commit() error {
 	defer s.f.Close()
+	d, err := openDir(s.root, s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
 	if err := s.root.Rename(s.tmp, s.path); err != nil {
 		return err
 	}
 	s.renamed = true
-	return syncDir(s.root, s.dir)
+	return d.Sync()
 }
 
 // abort keeps what a resume can use: everything written when the client

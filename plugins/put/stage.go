@@ -57,11 +57,18 @@ func (s *namedStage) commit() error {
 	if err := s.f.Close(); err != nil {
 		return err
 	}
+	// Synced by a descriptor opened before the rename: see resumeStage.
+	d, err := openDir(s.root, s.dir)
+	if err != nil {
+		s.root.Remove(s.tmp)
+		return err
+	}
+	defer d.Close()
 	if err := s.root.Rename(s.tmp, s.path); err != nil {
 		s.root.Remove(s.tmp)
 		return err
 	}
-	return syncDir(s.root, s.dir)
+	return d.Sync()
 }
 
 func (s *namedStage) abort() {
@@ -93,16 +100,6 @@ func createTemp(root *os.Root, dir string) (*os.File, string, error) {
 		}
 		return f, name, nil
 	}
-}
-
-// syncDir makes the rename in dir durable.
-func syncDir(root *os.Root, dir string) error {
-	d, err := openDir(root, dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // openDir opens the folder dir under root. O_DIRECTORY makes a FIFO or
