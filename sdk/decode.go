@@ -15,7 +15,11 @@ import (
 
 // Decode fills the struct v from the request's Params, with the words after
 // the verb available under the key "args". Field names match keys
-// case-insensitively, or by `mapstructure:"key"` tags. Decoding is strict:
+// by `mapstructure:"key"` tags exactly, or, untagged, by the field's name
+// exactly or in lower case ("wait" fills Wait). Never by another case:
+// "Path" does not fill a field tagged "path", because the host's permission
+// check (Description.Access) reads the declared names exactly, and a key it
+// did not read must not name the file the command acts on. Decoding is strict:
 // an integer field takes only a JSON integer within its type's range (not
 // true, "16", "0x10", 1.5 or 9.3e18), a string field only a string, a bool
 // only a bool; a time.Duration takes a string such as "1.5s". A value of the
@@ -49,6 +53,7 @@ func decode(in map[string]any, v any, unknownKeys bool) error {
 		Result:      v,
 		ErrorUnused: unknownKeys,
 		DecodeHook:  strictTypes,
+		MatchName:   matchName,
 	})
 	if err != nil {
 		return err
@@ -57,6 +62,13 @@ func decode(in map[string]any, v any, unknownKeys bool) error {
 		return errors.New(oneLine(err.Error()))
 	}
 	return nil
+}
+
+// matchName is Decode's key rule: the tag (or field name) exactly, or an
+// untagged field's name in lower case; mapstructure would otherwise match
+// any case.
+func matchName(key, field string) bool {
+	return key == field || key == strings.ToLower(field)
 }
 
 // oneLine turns mapstructure's multi-line error list into one line, as

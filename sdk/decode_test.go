@@ -16,7 +16,7 @@ type params struct {
 	Force  bool     `mapstructure:"force"`
 	Args   []string `mapstructure:"args"`
 	Wait   time.Duration
-	Hidden string // matched case-insensitively as "hidden"
+	Hidden string // untagged: matched as "Hidden" or "hidden"
 }
 
 func TestDecode(t *testing.T) {
@@ -24,7 +24,7 @@ func TestDecode(t *testing.T) {
 		Args: []string{"a.txt", "b"},
 		Params: map[string]any{
 			"path": "dir/f", "size": float64(1 << 40), "force": true,
-			"wait": "1.5s", "HIDDEN": "yes", "extra": "ignored",
+			"wait": "1.5s", "hidden": "yes", "extra": "ignored",
 		},
 	}
 	var p params
@@ -127,5 +127,25 @@ func TestDecodeRefusesFractions(t *testing.T) {
 	req.Params["n"] = 2.0
 	if err := req.Decode(&v); err != nil || v.N != 2 {
 		t.Fatalf("Decode(2.0) = %v, %d", err, v.N)
+	}
+}
+
+// A key in another case does not fill a field: the host's permission check
+// reads declared names exactly, so "Path" must not name the file a command
+// opens while the host checked the session's folder instead.
+func TestDecodeKeysMatchExactly(t *testing.T) {
+	req := &sdk.Request{Params: map[string]any{"Path": "/private/x", "FORCE": true, "HIDDEN": "no"}}
+	var p params
+	if err := req.Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Path != "" || p.Force || p.Hidden != "" {
+		t.Errorf("keys in another case filled fields: %+v", p)
+	}
+	var s struct {
+		MaxSize int64 `mapstructure:"max_size"`
+	}
+	if err := sdk.DecodeSettings(map[string]any{"Max_Size": json.Number("5")}, &s); err == nil {
+		t.Errorf("a setting in another case passed: %+v", s)
 	}
 }
