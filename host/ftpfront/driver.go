@@ -81,7 +81,9 @@ func (m *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	if st == nil {
 		return nil, errors.New("already logged in")
 	}
-	anon := user == "anonymous" || user == "ftp"
+	// Only a server without users has an anonymous login; with users,
+	// "ftp" or "anonymous" may be real accounts with real passwords.
+	anon := (user == "anonymous" || user == "ftp") && m.f.be.Anonymous()
 	if !anon && !cc.HasTLSForControl() && !isLoopback(cc.RemoteAddr()) && !m.f.cfg.AllowPlainLogin {
 		m.f.log.Warn("FTP login refused: a password in clear", "remote", cc.RemoteAddr().String(), "user", user)
 		return nil, errors.New("passwords cross only TLS (AUTH TLS) or a loopback connection here")

@@ -25,7 +25,10 @@ type fakeHost struct {
 	mu       sync.Mutex
 	calls    []string
 	readOnly bool // put refused (permission), as a user without write
+	users    bool // the server has users: no anonymous login
 }
+
+func (h *fakeHost) Anonymous() bool { return !h.users }
 
 type fakeSession struct {
 	h   *fakeHost

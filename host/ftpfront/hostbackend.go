@@ -40,3 +40,6 @@ func (s hostSession) Call(ctx context.Context, c call) (result, error) {
 }
 
 func (s hostSession) Close() { s.l.Close() }
+
+// Anonymous: a server without users serves everyone anonymously.
+func (b hostBackend) Anonymous() bool { return b.srv.Users == nil }

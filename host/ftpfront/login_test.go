@@ -34,15 +34,19 @@ func TestPlainPasswordOnlyOverTLSOrLoopback(t *testing.T) {
 		tls    bool
 		allow  bool
 		user   string
+		users  bool
 		ok     bool
 	}{
-		{"clear from afar", far, false, false, "alice", false},
-		{"TLS from afar", far, true, false, "alice", true},
-		{"clear on loopback", near, false, false, "alice", true},
-		{"clear from afar, allowed", far, false, true, "alice", true},
-		{"anonymous from afar", far, false, false, "anonymous", true},
+		{"clear from afar", far, false, false, "alice", true, false},
+		{"TLS from afar", far, true, false, "alice", true, true},
+		{"clear on loopback", near, false, false, "alice", true, true},
+		{"clear from afar, allowed", far, false, true, "alice", true, true},
+		{"anonymous from afar", far, false, false, "anonymous", false, true},
+		// With users, "ftp" and "anonymous" are accounts like any other.
+		{"account ftp in clear from afar", far, false, false, "ftp", true, false},
+		{"account anonymous in clear from afar", far, false, false, "anonymous", true, false},
 	} {
-		h := &fakeHost{root: t.TempDir()}
+		h := &fakeHost{root: t.TempDir(), users: tc.users}
 		f, err := newFront(h, Config{AllowPlainLogin: tc.allow})
 		if err != nil {
 			t.Fatal(err)

@@ -48,4 +48,8 @@ type session interface {
 // backend logs FTP clients in (host.Server.LoginPlain).
 type backend interface {
 	LoginPlain(ctx context.Context, remote net.Addr, user, password string) (session, error)
+	// Anonymous reports whether the server has no users, so that
+	// "anonymous" and "ftp" are the anonymous login rather than accounts
+	// whose passwords must not cross in clear.
+	Anonymous() bool
 }
