@@ -49,6 +49,10 @@ Parameters:
                a mismatch removes the partial upload
   probe        with resume and no body: write nothing, answer partial
                (bytes kept) and partial_digest (their digest)
+  append       true: the file is the current file's bytes, then the
+               body (no file yet: just the body); with offset, only
+               the current file's first offset bytes are kept. The old
+               file stays whole until the new one is complete
 
 Settings:
   max_size    the largest upload in bytes; 0 (the default) is no limit
@@ -149,6 +153,8 @@ type putParams struct {
 	Mode  string `mapstructure:"mode"`
 	// The rest is a resumable upload's: see resume.go.
 	resumeParams `mapstructure:",squash"`
+	// append extends the current file: see append.go.
+	appendParams `mapstructure:",squash"`
 }
 
 // upload is one validated put request.
@@ -165,6 +171,8 @@ type upload struct {
 	keep kept
 	// resume is set for a resumable upload.
 	resume *resumption
+	// app is set for an append (append.go).
+	app *appending
 	// replaced is the size of the regular file the upload replaced, -1
 	// for none: the user's storage grew by the new size minus it.
 	replaced int64
@@ -214,6 +222,9 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 		if err := u.reportUsage(w, n); err != nil {
 			return err
 		}
+	}
+	if sum.Algorithm == "" {
+		return nil // an append that kept bytes: see appendedFile
 	}
 	return w.SetMeta(sum.Algorithm, sum.String())
 }
@@ -287,11 +298,15 @@ func parse(req *sdk.Request) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := parseResume(p.resumeParams, req)
+	ap, rp, err := parseAppend(p.appendParams, p.resumeParams)
 	if err != nil {
 		return nil, err
 	}
-	return &upload{name: name, path: rel, dir: dir, base: base, size: size, keep: k, resume: r}, nil
+	r, err := parseResume(rp, req)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{name: name, path: rel, dir: dir, base: base, size: size, keep: k, resume: r, app: ap}, nil
 }
 
 // check refuses a target whose folder is missing or that is a folder,
@@ -349,6 +364,12 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 	}()
 	f := st.file()
 	off := u.offset()
+	if u.app != nil {
+		if err := u.copyPrefix(ctx, root, f); err != nil {
+			return fail(err)
+		}
+		off = u.app.prefix
+	}
 	if u.hold != nil {
 		u.hold(f, off)
 	}
@@ -375,7 +396,9 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 	if maxSize > 0 && off+n > maxSize {
 		return fail(sdk.Errorf(sdk.CodeTooLarge, "the upload is over the limit of %d bytes", maxSize))
 	}
-	if n, got, err = u.wholeFile(ctx, st, n, got); err != nil {
+	if u.app != nil {
+		n, got = u.appendedFile(n, got)
+	} else if n, got, err = u.wholeFile(ctx, st, n, got); err != nil {
 		return fail(err)
 	}
 	if err := keepMode(root, u.path, f); err != nil {
