@@ -16,12 +16,11 @@ import (
 // connection.
 const maxSiteOutput = 1 << 20
 
-var (
-	errAppend = errors.New("APPE is not supported: an upload replaces a file whole and atomically; STOR the whole file")
-	errResume = errors.New("resuming an upload (REST before STOR) is not supported: STOR the whole file")
-)
-
-// GetHandle starts RETR (get) and STOR (put); see download and upload.
+// GetHandle starts RETR (get), and STOR and APPE (put); see download and
+// upload. APPE, and STOR after REST n, are put's append: the new file is
+// the current one's bytes (all of them, or the first n) and then the
+// data, and it replaces the old one only once the data ended cleanly, as
+// a STOR does, so an interrupted resume leaves the old file as it was.
 func (d *clientDriver) GetHandle(name string, flags int, offset int64) (ftpserver.FileTransfer, error) {
 	p := d.abs(name)
 	if flags&(os.O_WRONLY|os.O_RDWR) == 0 {
@@ -30,13 +29,13 @@ func (d *clientDriver) GetHandle(name string, flags int, offset int64) (ftpserve
 		}
 		return d.startDownload(p, offset)
 	}
-	if flags&os.O_APPEND != 0 {
-		return nil, errAppend
+	switch {
+	case offset < 0:
+		return nil, errors.New("a negative REST offset")
+	case flags&os.O_APPEND != 0: // the library drops REST for APPE
+		return d.startUpload(p, keepAll)
 	}
-	if offset != 0 {
-		return nil, errResume
-	}
-	return d.startUpload(p)
+	return d.startUpload(p, offset)
 }
 
 // AllocateSpace takes ALLO's size for the next STOR: the host then fails a

@@ -26,6 +26,8 @@ type fakeHost struct {
 	calls    []string
 	readOnly bool // put refused (permission), as a user without write
 	users    bool // the server has users: no anonymous login
+
+	lastPutParams map[string]any // the last put's, for append_test.go
 }
 
 func (h *fakeHost) Anonymous() bool { return !h.users }
@@ -116,6 +118,9 @@ func (s *fakeSession) Call(ctx context.Context, c call) (result, error) {
 		}
 		return ok, nil
 	case "put":
+		s.h.mu.Lock()
+		s.h.lastPutParams = c.Params
+		s.h.mu.Unlock()
 		if s.h.readOnly {
 			return st(protocol.CodePermission, c.Params["path"].(string)+": permission denied (needs write)"), nil
 		}
@@ -126,6 +131,17 @@ func (s *fakeSession) Call(ctx context.Context, c call) (result, error) {
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
+		if c.Params["append"] == true { // put's append: the old bytes first
+			old, _ := os.ReadFile(dst)
+			keep, ok := c.Params["offset"].(int64)
+			if !ok {
+				keep = int64(len(old))
+			}
+			if keep > int64(len(old)) {
+				return st(protocol.CodeBadRequest, "offset past the end"), nil
+			}
+			tmp.Write(old[:keep])
+		}
 		if _, err := io.Copy(tmp, c.Body); err != nil {
 			return st(protocol.CodeCanceled, "upload aborted: "+err.Error()), nil
 		}

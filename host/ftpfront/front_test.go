@@ -266,7 +266,7 @@ func TestStorRefusedBeforeData(t *testing.T) {
 		t.Fatalf("STOR by a read-only user: %q", msg)
 	}
 	code, msg := c.cmd("APPE x")
-	if code != 550 || !strings.Contains(msg, "APPE is not supported") {
+	if code != 550 || !strings.Contains(msg, "permission denied") {
 		t.Fatalf("APPE: %q", msg)
 	}
 }

@@ -25,6 +25,7 @@ var errClientGone = errors.New("the client left during the upload: nothing kept"
 // ends the body with an error, and put keeps nothing.
 type upload struct {
 	d       *clientDriver
+	offset  int64 // REST's: where the library seeks the handle
 	ctx     context.Context
 	cancel  context.CancelFunc
 	srcCh   chan io.Reader
@@ -43,20 +44,33 @@ type upload struct {
 	pw     *io.PipeWriter // Write's pipe, if the library writes
 }
 
-func (d *clientDriver) startUpload(name string) (*upload, error) {
+// keepAll is startUpload's keep for APPE: all of the current file.
+const keepAll = -1
+
+// startUpload runs put for STOR (keep 0), REST keep + STOR (the current
+// file's first keep bytes, then the data) or APPE (keepAll).
+func (d *clientDriver) startUpload(name string, keep int64) (*upload, error) {
 	up := &upload{d: d, srcCh: make(chan io.Reader, 1), started: make(chan struct{}),
-		bodyEnd: make(chan struct{}), done: make(chan struct{})}
+		bodyEnd: make(chan struct{}), done: make(chan struct{}), offset: max(keep, 0)}
 	up.ctx, up.cancel = context.WithCancel(d.ctx)
 	size := int64(-1)
-	if d.alloSize > 0 {
-		size, d.alloSize = d.alloSize, 0
+	if d.alloSize > 0 && keep == 0 { // ALLO sizes the whole file, not an append's data
+		size = d.alloSize
+	}
+	d.alloSize = 0
+	params := map[string]any{"path": name}
+	if keep != 0 {
+		params["append"] = true
+	}
+	if keep > 0 {
+		params["offset"] = keep
 	}
 	d.wg.Add(1)
 	d.transfers.Add(1)
 	go func() {
 		defer d.wg.Done()
 		defer d.transfers.Add(-1)
-		up.res, up.err = d.do(up.ctx, call{Verb: "put", Params: map[string]any{"path": name}, Body: (*uploadBody)(up), Size: size})
+		up.res, up.err = d.do(up.ctx, call{Verb: "put", Params: params, Body: (*uploadBody)(up), Size: size})
 		close(up.done)
 	}()
 	select {
@@ -216,11 +230,13 @@ func (up *upload) Write(p []byte) (int, error) {
 
 func (up *upload) Read([]byte) (int, error) { return 0, errors.New("an upload is not read") }
 
+// Seek accepts the library's seek to the REST offset: put already keeps
+// the bytes before it.
 func (up *upload) Seek(off int64, whence int) (int64, error) {
-	if off == 0 && whence == io.SeekStart {
-		return 0, nil
+	if off == up.offset && whence == io.SeekStart {
+		return off, nil
 	}
-	return 0, errors.New("seek: uploads start at 0")
+	return 0, errors.New("seek: an upload starts at its REST offset only")
 }
 
 // TransferError: the library saw the data connection fail or the client
