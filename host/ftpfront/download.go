@@ -79,20 +79,19 @@ func (dl *download) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SendFile is get's file (Output): zero copy to a plain TCP connection.
+// SendFile is get's file (Output): zero copy to a plain TCP connection
+// whose client is on another machine; a copy to a loopback client (see
+// zeroCopy) and under PROT P.
 func (dl *download) SendFile(f *os.File, off, n int64) (int64, error) {
 	w, err := dl.sink()
 	if err != nil {
 		return 0, err
 	}
 	var m int64
-	if tc, ok := w.(*net.TCPConn); ok {
+	if tc, ok := w.(*net.TCPConn); ok && zeroCopy(tc) {
 		m, err = sendfile(tc, f, off, n)
 	} else {
-		m, err = io.Copy(w, io.NewSectionReader(f, off, n))
-		if err == nil && m < n {
-			err = io.ErrUnexpectedEOF
-		}
+		m, err = copyRange(w, f, off, n)
 	}
 	dl.moved += m
 	return m, err
