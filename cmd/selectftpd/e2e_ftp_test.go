@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,22 +218,62 @@ else:  # the data ends cleanly, the client dies right after
     conn.close(); f.sock.close()
 `
 
+// pyKilledMidStor is a client killed in the middle of a STOR whose control
+// connection outlives its data connection a moment: a helper process
+// keeps it (as a proxy or a slow path would delay its FIN). The kill
+// flushes and closes the data socket cleanly, so the server sees a clean
+// end of data with only part of the file: only the control connection's
+// end, a moment later, tells that the client died.
+const pyKilledMidStor = `
+import ftplib, os, sys, time
+f = ftplib.FTP(); f.connect(sys.argv[1], int(sys.argv[2]), timeout=30); f.login()
+f.voidcmd('TYPE I')
+conn = f.transfercmd('STOR midstor.bin')
+if os.fork() == 0:  # the helper: only the control connection, for a while
+    conn.close(); os.close(1)
+    time.sleep(float(sys.argv[3])); os._exit(0)
+chunk = b'z' * 65536
+for i in range(64): conn.sendall(chunk)
+print('SENT', flush=True)  # the test kills this process now
+while True: conn.sendall(chunk)
+`
+
 // An upload whose client dies (a reset, or its data ending cleanly and the
-// client gone with it) leaves nothing under the name, nor anywhere else.
+// client gone with it, or killed mid-STOR with its control connection
+// closing a moment after its data) leaves nothing under the name, nor
+// anywhere else. The last case keeps a partial file without the front's
+// check of the control connection at the end of the data (clientGone).
 func TestFTPAbortedUploadKeepsNothing(t *testing.T) {
 	py := needTool(t, "python3", "apt-get install python3")
-	s, addr := startFTP(t, nil)
+	s, addr := startFTP(t, []string{"--ftp-upload-settle", "2s"})
 	host, port, _ := strings.Cut(addr, ":")
 	for _, how := range []string{"reset", "killed"} {
 		script := strings.ReplaceAll(pyAbort, "{NAME}", how+".bin")
 		runTool(t, py, "-c", script, host, port, how)
 	}
+	cmd := exec.Command(py, "-c", pyKilledMidStor, host, port, "0.3")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 5)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "SENT\n" {
+		t.Fatalf("the client did not start its upload: %q %v", line, err)
+	}
+	cmd.Process.Kill() // mid-STOR: it is still sending
+	cmd.Wait()
 	// A commit would land within moments of the body's end: watch the
 	// tree for a bounded while; nothing may ever appear in it.
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if files := listFiles(t, s.root); len(files) != 0 {
 			t.Fatalf("aborted uploads left %v", files)
 		}
+	}
+	if !strings.Contains(s.logText(), "midstor.bin") {
+		t.Fatal("the killed client's STOR never reached the server: the test tested nothing")
 	}
 }
 

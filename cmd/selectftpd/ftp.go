@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -19,6 +20,7 @@ import (
 type ftpFlags struct {
 	listen, ports, public *string
 	allowPlain            *bool
+	settle                *time.Duration
 
 	mu    sync.Mutex
 	front *ftpfront.Front
@@ -32,6 +34,8 @@ func addFTPFlags(fs *flag.FlagSet) *ftpFlags {
 		public: fs.String("ftp-public-host", "", "IPv4 `address` FTP's PASV announces, for a server behind NAT (empty: the address the client reached)"),
 		allowPlain: fs.Bool("ftp-allow-plain", false,
 			"let FTP passwords cross a connection that is neither TLS (AUTH TLS) nor loopback"),
+		settle: fs.Duration("ftp-upload-settle", 0, "how long the clean end of an FTP upload's data waits for its control connection to close "+
+			"(a client killed mid-STOR) before the file is kept (0: 20ms; raise it if clients reach the server over a slow path)"),
 	}
 }
 
@@ -46,7 +50,7 @@ func (f *ftpFlags) start(srv *host.Server, insecure bool, log hclog.Logger) erro
 		return nil
 	}
 	cfg := ftpfront.Config{PublicHost: *f.public, AllowPlainLogin: *f.allowPlain,
-		IdleTimeout: srv.IdleTimeout, Logger: log.Named("ftp")}
+		IdleTimeout: srv.IdleTimeout, UploadSettle: *f.settle, Logger: log.Named("ftp")}
 	if *f.ports != "" {
 		lo, hi, ok := strings.Cut(*f.ports, "-")
 		var err1, err2 error
