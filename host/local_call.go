@@ -63,7 +63,7 @@ func (l *Local) Call(ctx context.Context, c Call) (Result, error) {
 	})
 	defer stop()
 	req := &sdk.Request{
-		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: body,
+		Verb: q.Verb, Args: q.Args, Params: q.Params, Body: l.directBody(ctx, c, body, received),
 		BodySize: buf.declared, Checksum: alg.String(), Dir: dir,
 		Root: s.root, Host: hostView{&s.reg}, Log: s.logger().With("session", l.id),
 		SessionID: l.id, RemoteAddr: l.remote.String(),
