@@ -7,13 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/xdg-go/scram"
 
 	"github.com/selectftp/selectftp/host/auth"
 	"github.com/selectftp/selectftp/protocol"
@@ -156,7 +153,10 @@ func anonymousName(user string) bool {
 // against its decoy credentials (the same work) and fails the same. A
 // failure returns ErrAuthFailed after the defender's delay, and scores
 // remote's address as a failed SCRAM login does; a banned address gets an
-// error with code banned before any work. The user's most sessions count
+// error with code banned before any work, and so does a login whose
+// address was banned while its password was checked (right or wrong).
+// One address (an IPv6 /64) checks at most plainPerAddr passwords at once;
+// its other logins wait (bounded by ctx), outside the shared queue. The user's most sessions count
 // this one (busy when full) until Close.
 //
 // Without Users, "anonymous" and "ftp" (any case, any password) get the
@@ -174,9 +174,18 @@ func (s *Server) LoginPlain(ctx context.Context, remote net.Addr, user, password
 		l.auditLogin("ok", protocol.CodeOK)
 		return l, nil
 	}
-	if until, banned := s.guard().Banned(remote); banned {
-		l.auditLogin("banned", protocol.CodeBanned)
-		return nil, &sdk.Error{Code: protocol.CodeBanned, Message: banMessage(until)}
+	// One address checks at most plainPool.perAddr passwords at once, the
+	// rest wait here and not in the pool's queue: parallel guesses cannot
+	// outrun the defender's count, nor take the queue from other clients.
+	// The slot is held through the failure's delay, so the delay slows a
+	// guesser however many connections it opens.
+	release, err := plainPool.enter(ctx, peerIP(remote))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := l.refuseBanned(); err != nil {
+		return nil, err
 	}
 	acct, err := s.checkPlain(ctx, user, password)
 	if err != nil {
@@ -184,9 +193,16 @@ func (s *Server) LoginPlain(ctx context.Context, remote net.Addr, user, password
 	}
 	if acct == nil {
 		// Delay as the SCRAM path does, from the score before this
-		// failure; then the failure counts.
+		// failure; then the failure counts. A failure that finds the
+		// address banned meanwhile (by a sibling's failure) is answered as
+		// banned: only failures the defender counted are told failed, so
+		// no more guesses are answered per ban than its threshold allows.
 		d := s.guard().loginDelay(remote)
-		s.guard().record(remote, true)
+		if s.guard().record(remote, true) == 0 {
+			if err := l.refuseBanned(); err != nil {
+				return nil, err
+			}
+		}
 		l.auditLogin("failed", protocol.CodeAuthFailed)
 		if d > 0 {
 			t := time.NewTimer(d)
@@ -197,6 +213,12 @@ func (s *Server) LoginPlain(ctx context.Context, remote net.Addr, user, password
 			}
 		}
 		return nil, ErrAuthFailed
+	}
+	// The right password, checked while the address was banned by
+	// failures that finished first, does not log in: a guess queued
+	// before a ban must not be answered after it.
+	if err := l.refuseBanned(); err != nil {
+		return nil, err
 	}
 	root, err := s.userRoot(*acct)
 	if err != nil {
@@ -211,6 +233,17 @@ func (s *Server) LoginPlain(ctx context.Context, remote net.Addr, user, password
 	}
 	l.auditLogin("ok", protocol.CodeOK)
 	return l, nil
+}
+
+// refuseBanned audits and returns the banned error when the session's
+// address is banned now; nil otherwise.
+func (l *Local) refuseBanned() error {
+	until, banned := l.srv.guard().Banned(l.remote)
+	if !banned {
+		return nil
+	}
+	l.auditLogin("banned", protocol.CodeBanned)
+	return &sdk.Error{Code: protocol.CodeBanned, Message: banMessage(until)}
 }
 
 // admit takes one of the user's sessions (admitLogin's rule), or says
@@ -277,42 +310,6 @@ func (s *Server) checkPlain(ctx context.Context, name, password string) (*auth.A
 		return nil, err
 	}
 	return acct, nil
-}
-
-// passwordPool bounds the PBKDF2 runs of plain logins in the process: they
-// are pure CPU (about 0.1 s each at the default count), so more at once
-// than the cores only makes each slower, and a flood must leave cores to
-// the transfers. At most queue logins wait; beyond, a login is told busy
-// rather than holding a front's goroutine for minutes.
-type passwordPool struct {
-	sem     chan struct{}
-	waiting chan struct{}
-	verify  func(c scram.StoredCredentials, password string) bool // auth.CheckPassword; tests count the runs
-}
-
-// plainPool is the process's: half the cores, at least one.
-var plainPool = newPasswordPool(max(1, runtime.GOMAXPROCS(0)/2), 256)
-
-func newPasswordPool(size, queue int) *passwordPool {
-	return &passwordPool{sem: make(chan struct{}, size), waiting: make(chan struct{}, queue),
-		verify: auth.CheckPassword}
-}
-
-// check runs the password check when a slot is free.
-func (p *passwordPool) check(ctx context.Context, c scram.StoredCredentials, password string) (bool, error) {
-	select {
-	case p.waiting <- struct{}{}:
-	default:
-		return false, sdk.Errorf(protocol.CodeBusy, "too many logins at once; try again later")
-	}
-	defer func() { <-p.waiting }()
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	defer func() { <-p.sem }()
-	return p.verify(c, password), nil
 }
 
 // String names the session, for logs.

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -124,9 +125,10 @@ func TestLocalPasswordPoolBounded(t *testing.T) {
 		s.Defender = NewDefender(DefenderConfig{Threshold: -1})
 	})
 	errs := make(chan error, 10)
-	for range 10 {
+	for i := range 10 {
 		go func() {
-			_, err := s.LoginPlain(context.Background(), fromIP("127.0.0.1"), "alice", "x")
+			// Ten addresses: one address gets no more than its two places.
+			_, err := s.LoginPlain(context.Background(), fromIP(fmt.Sprintf("127.0.0.%d", i+1)), "alice", "x")
 			errs <- err
 		}()
 	}
