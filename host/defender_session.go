@@ -73,17 +73,37 @@ func (ss *session) authBanned() bool {
 // step's worker, which it leaves at once: a failed login's answer waits
 // on a timer (the defender's growing delay), holding no goroutine and
 // never the loop. A successful login is audited here.
+//
+// authStep refused a banned address before the step, but other sessions
+// of the address may ban it while the step runs: a step that ends after
+// the ban is answered banned, right proof or wrong, so a guess sent before
+// a ban is never answered after it, and only the failures the defender
+// counted are told "authentication failed".
 func (ss *session) finishAuthStep(l *login, ev sessEvent, addr net.Addr) {
 	s := ss.srv
 	post := func() { ss.post(func() { ss.apply(ev) }) }
+	banned := func() bool {
+		until, ok := s.guard().Banned(addr)
+		if ok {
+			s.audit(AuditEvent{Event: AuditLogin, User: ss.loginName(), IP: hostOf(addr), Session: ss.id(),
+				Result: "banned", Mechanism: l.mech, Code: string(protocol.CodeBanned)})
+			ev = sessEvent{kind: evAuthDone, status: protocol.Status{Code: protocol.CodeBanned, Message: banMessage(until)}}
+		}
+		return ok
+	}
 	switch {
 	case ev.user != nil:
+		if banned() {
+			break
+		}
 		s.audit(AuditEvent{Event: AuditLogin, User: ev.user.user, IP: hostOf(addr), Session: ss.id(),
 			Result: "ok", Mechanism: l.mech, Code: string(protocol.CodeOK)})
 	case ev.status.Code == protocol.CodeAuthFailed:
 		d := s.guard().loginDelay(addr)
-		s.guard().record(addr, true)
 		l.scored.Store(true)
+		if s.guard().record(addr, true) == 0 && banned() {
+			break
+		}
 		if d > 0 {
 			time.AfterFunc(d, post)
 			return

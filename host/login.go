@@ -38,6 +38,11 @@ type logins struct {
 	roots map[string]*os.Root // by the account's root as configured
 
 	limits limitTable // per-user limits' state, by name (limits.go)
+
+	// stepHook, when set (tests only), runs on a login step's worker
+	// between the step and finishAuthStep: the window in which another
+	// session's failure may ban the address.
+	stepHook atomic.Pointer[func(sessEvent)]
 }
 
 // login is one session's login: the SCRAM conversation and, once the
@@ -99,7 +104,11 @@ func (ss *session) authStep(payload []byte) {
 	}
 	l, s, addr := x.login, ss.srv, ss.c.RemoteAddr()
 	s.workers.Go(func() {
-		ss.finishAuthStep(l, s.runAuthStep(l, a.Data), addr)
+		ev := s.runAuthStep(l, a.Data)
+		if h := s.logins.stepHook.Load(); h != nil {
+			(*h)(ev)
+		}
+		ss.finishAuthStep(l, ev, addr)
 	})
 }
 
