@@ -173,9 +173,9 @@ type upload struct {
 	resume *resumption
 	// app is set for an append (append.go).
 	app *appending
-	// replaced is the size of the regular file the upload replaced, -1
-	// for none: the user's storage grew by the new size minus it.
-	replaced int64
+	// change is how the upload changed the user's storage: the file
+	// placed less the one it displaced (see usage).
+	change usage
 }
 
 func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
@@ -219,7 +219,7 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 		return err
 	}
 	if req.User != nil { // anonymous sessions have no quota to keep
-		if err := u.reportUsage(w, n); err != nil {
+		if err := u.change.report(w); err != nil {
 			return err
 		}
 	}
@@ -423,16 +423,24 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	u.replaced = -1
-	if old, err := root.Lstat(u.path); err == nil && old.Mode().IsRegular() {
-		u.replaced = old.Size()
+	if testHookPlace != nil {
+		testHookPlace(u.path)
 	}
-	if err := st.commit(); err != nil {
+	// The file displaced is measured as it leaves the name (placeOver),
+	// not looked up before: a rm or put of the name in between would
+	// count its removal twice.
+	pl, err := st.commit()
+	u.change = u.change.plus(placed(n, pl))
+	if err != nil {
 		return fail(err)
 	}
 	committed = true
 	return n, got, nil
 }
+
+// testHookPlace, set by tests only, runs just before an upload takes its
+// name, to let a test act out a race there.
+var testHookPlace func(path string)
 
 // keepMode gives the staged file the permission bits of the regular file
 // it replaces, so an overwrite never widens (or narrows) who may read it.
@@ -457,18 +465,4 @@ func interrupted(ctx context.Context, err error) error {
 		return sdk.Errorf(sdk.CodeCanceled, "the upload was interrupted: %w", err)
 	}
 	return err
-}
-
-// reportUsage tells the host how the user's storage changed, for their
-// quota: the bytes the tree grew by (negative when a smaller file replaced
-// a larger one) and whether it holds one more file.
-func (u *upload) reportUsage(w sdk.ResponseWriter, size int64) error {
-	grew, files := size, int64(1)
-	if u.replaced >= 0 {
-		grew, files = size-u.replaced, 0
-	}
-	if err := w.SetMeta("usage_bytes", grew); err != nil {
-		return err
-	}
-	return w.SetMeta("usage_files", files)
 }

@@ -78,7 +78,7 @@ type resumeStage struct {
 	root      *os.Root
 	f         *os.File
 	tmp, dir  string
-	path      string
+	base      string
 	offset    int64
 	cause     error // why the upload failed, set before abort
 	wrongFile bool  // the whole file did not match file_digest
@@ -111,7 +111,7 @@ func newResumeStage(root *os.Root, u *upload) (*resumeStage, error) {
 		f.Close()
 		return nil, err
 	}
-	return &resumeStage{root: root, f: f, tmp: tmp, dir: u.dir, path: u.path, offset: u.resume.offset}, nil
+	return &resumeStage{root: root, f: f, tmp: tmp, dir: u.dir, base: u.base, offset: u.resume.offset}, nil
 }
 
 func noPartial(u *upload) error {
@@ -157,22 +157,37 @@ func holdPartial(root *os.Root, p string, create bool) (*os.File, error) {
 func (s *resumeStage) file() *os.File { return s.f }
 
 // commit renames the partial onto the target while still holding it, so
-// no sweep can take it between the two, then lets go. The folder is opened
+// no sweep can take it between the two, then lets go. It first moves the
+// partial to a fresh staging name of its own: placeOver leaves the file it
+// displaces under the name it placed from, and the partial's name is one
+// that another put of the same file would open. The folder is opened
 // before the rename and synced by that descriptor: looking its path up
 // again after the rename could fail (the folder renamed or swapped for a
 // link meanwhile) and report a failure for a file already in place.
-func (s *resumeStage) commit() error {
+func (s *resumeStage) commit() (placement, error) {
 	defer s.f.Close()
+	none := placement{replaced: -1}
 	d, err := openDir(s.root, s.dir)
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer d.Close()
-	if err := s.root.Rename(s.tmp, s.path); err != nil {
-		return err
+	own := staging.Name()
+	if err := s.root.Rename(s.tmp, s.dir+"/"+own); err != nil {
+		return none, err
+	}
+	pl, err := placeOver(s.root, d, s.dir, own, s.base)
+	if !pl.placed {
+		// Back under its name, for a resume (a failure here leaves it
+		// to the sweep).
+		s.root.Rename(s.dir+"/"+own, s.tmp)
+		return pl, err
 	}
 	s.renamed = true
-	return d.Sync()
+	if err != nil {
+		return pl, err
+	}
+	return pl, d.Sync()
 }
 
 // abort keeps what a resume can use: everything written when the client

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 
 	"github.com/selectftp/selectftp/plugins/internal/staging"
 )
@@ -13,8 +14,10 @@ import (
 type stage interface {
 	file() *os.File
 	// commit makes the file the upload's name (replacing what was there)
-	// durably, and closes it.
-	commit() error
+	// durably, and closes it. It says whether the file took the name, even
+	// on error (a folder sync failing after the rename), and what it
+	// displaced.
+	commit() (placement, error)
 	// abort discards the file.
 	abort()
 }
@@ -35,7 +38,7 @@ func newStage(root *os.Root, dir, base string) (stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &namedStage{root: root, f: f, tmp: tmp, dir: dir, path: dir + "/" + base}, nil
+	return &namedStage{root: root, f: f, tmp: tmp, dir: dir, base: base}, nil
 }
 
 // preferUnnamed is false only in tests of the fallback.
@@ -48,27 +51,31 @@ var errNoUnnamed = errors.New("put: unnamed files unsupported")
 type namedStage struct {
 	root           *os.Root
 	f              *os.File
-	tmp, dir, path string
+	tmp, dir, base string // tmp is dir + "/" + a staging name
 }
 
 func (s *namedStage) file() *os.File { return s.f }
 
-func (s *namedStage) commit() error {
+func (s *namedStage) commit() (placement, error) {
+	none := placement{replaced: -1}
 	if err := s.f.Close(); err != nil {
-		return err
+		return none, err
 	}
 	// Synced by a descriptor opened before the rename: see resumeStage.
 	d, err := openDir(s.root, s.dir)
 	if err != nil {
 		s.root.Remove(s.tmp)
-		return err
+		return none, err
 	}
 	defer d.Close()
-	if err := s.root.Rename(s.tmp, s.path); err != nil {
-		s.root.Remove(s.tmp)
-		return err
+	pl, err := placeOver(s.root, d, s.dir, path.Base(s.tmp), s.base)
+	if err != nil {
+		if !pl.placed {
+			s.root.Remove(s.tmp)
+		}
+		return pl, err
 	}
-	return d.Sync()
+	return pl, d.Sync()
 }
 
 func (s *namedStage) abort() {

@@ -15,9 +15,11 @@ const oDirectory = unix.O_DIRECTORY
 // unnamedStage is an O_TMPFILE file in the target folder: it has no name
 // until commit links it, so a crash leaves nothing to clean up.
 type unnamedStage struct {
-	dir  *os.File // the target folder, opened through the root
-	f    *os.File
-	base string
+	root    *os.Root
+	dir     *os.File // the target folder, opened through the root
+	dirName string   // its path under the root
+	f       *os.File
+	base    string
 }
 
 func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
@@ -33,37 +35,41 @@ func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
 		}
 		return nil, &os.PathError{Op: "create", Path: dir + "/" + base, Err: err}
 	}
-	return &unnamedStage{dir: d, f: os.NewFile(uintptr(fd), dir+"/"+base), base: base}, nil
+	return &unnamedStage{root: root, dir: d, dirName: dir, f: os.NewFile(uintptr(fd), dir+"/"+base), base: base}, nil
 }
 
 func (s *unnamedStage) file() *os.File { return s.f }
 
 // commit links the file under its name when nothing is there yet. To
-// replace a file it links it under a reserved staging name, then renames
-// that over the target: linkat cannot replace, rename can, atomically. A
-// crash between the two leaves only a staging name, which no verb serves
-// and put sweeps.
-func (s *unnamedStage) commit() error {
+// replace a file it links it under a reserved staging name, then puts
+// that over the target (placeOver): linkat cannot replace, rename can,
+// atomically. A crash between the two leaves only a staging name, which
+// no verb serves and put sweeps.
+func (s *unnamedStage) commit() (placement, error) {
 	defer s.dir.Close()
 	defer s.f.Close()
 	dirfd := int(s.dir.Fd())
 	err := s.link(dirfd, s.base)
 	if err == nil {
-		return s.dir.Sync()
+		return placement{placed: true, replaced: -1}, s.dir.Sync()
 	}
+	none := placement{replaced: -1}
 	if !errors.Is(err, unix.EEXIST) {
-		return &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
+		return none, &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
 	}
 	tmp := staging.Name()
 	staging.Hold(s.f) // a live upload, to any sweep, until f is closed
 	if err := s.link(dirfd, tmp); err != nil {
-		return &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
+		return none, &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
 	}
-	if err := unix.Renameat(dirfd, tmp, dirfd, s.base); err != nil {
-		unix.Unlinkat(dirfd, tmp, 0)
-		return &os.LinkError{Op: "rename", Old: tmp, New: s.base, Err: err}
+	pl, err := placeOver(s.root, s.dir, s.dirName, tmp, s.base)
+	if err != nil {
+		if !pl.placed {
+			unix.Unlinkat(dirfd, tmp, 0)
+		}
+		return pl, err
 	}
-	return s.dir.Sync()
+	return pl, s.dir.Sync()
 }
 
 // link gives the unnamed file the name name in the folder dirfd; it fails

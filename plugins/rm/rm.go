@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"syscall"
 
 	"github.com/selectftp/selectftp/plugins/internal/fileop"
+	"github.com/selectftp/selectftp/plugins/internal/staging"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -121,11 +123,19 @@ func remove(req *sdk.Request, p, rel string, recursive bool, freed *storage) err
 		}
 		return nil
 	}
-	err = req.Root.Remove(rel)
-	if err == nil && fi.Mode().IsRegular() {
-		freed.bytes += fi.Size()
-		freed.files++
+	if fi.Mode().IsRegular() {
+		if n, ok, err := take(req.Root, rel); ok {
+			if err != nil {
+				return fileop.Fail("rm", p, err)
+			}
+			if n >= 0 {
+				freed.bytes += n
+				freed.files++
+			}
+			return nil
+		}
 	}
+	err = req.Root.Remove(rel)
 	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
 		return sdk.Errorf(sdk.CodeBadRequest, "rm %s: is a folder; use rm -r", p)
 	}
@@ -133,4 +143,32 @@ func remove(req *sdk.Request, p, rel string, recursive bool, freed *storage) err
 		return fileop.Fail("rm", p, err)
 	}
 	return nil
+}
+
+// take removes the regular file at rel and returns its size (-1: no
+// regular file was freed), measured once it left the name: it is first renamed to a staging name (which no
+// verb serves), so a put replacing rel meanwhile, which accounts for the
+// file it displaces, can never have its new file removed under the old
+// one's size. ok is false if rel could not be taken that way (gone, or
+// swapped for a folder, which goes back): the caller removes it by name.
+func take(root *os.Root, rel string) (size int64, ok bool, err error) {
+	tmp := path.Join(path.Dir(rel), staging.Name())
+	if root.Rename(rel, tmp) != nil {
+		return -1, false, nil
+	}
+	fi, err := root.Lstat(tmp)
+	switch {
+	case err != nil:
+		return -1, true, nil // gone already: not ours to count
+	case fi.IsDir():
+		root.Rename(tmp, rel)
+		return -1, false, nil
+	}
+	if err := root.Remove(tmp); err != nil {
+		return -1, true, err
+	}
+	if !fi.Mode().IsRegular() {
+		return -1, true, nil // a link or the like swapped in: no file freed
+	}
+	return fi.Size(), true, nil
 }
