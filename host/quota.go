@@ -23,7 +23,7 @@ type reqLimits struct {
 	pace *pacer
 
 	// The command's goroutine owns these.
-	base     int64 // the file offset the body starts at: a resumed upload's kept part counts
+	base     int64 // the file offset the body starts at: a resumed upload's kept part, for the largest file
 	body     int64 // body bytes taken
 	resBytes int64 // reserved in ul.u
 	fileHeld bool  // a file reserved in ul.u
@@ -60,10 +60,15 @@ func (rl *reqLimits) pacer() *pacer {
 }
 
 // startFile runs before the host writes a body into a file at off: a new
-// file must fit in the file quota, and bytes already before off (a
-// resumed upload's kept part) count against the byte quota and the
-// largest file. It runs before the body is asked for, so a client that
-// waits for Continue sends nothing.
+// file must fit in the file quota, and bytes already before off count
+// against the largest file. They are not reserved against the byte quota
+// again: they are already in the user's usage (a resumed upload's partial,
+// which put reports when it keeps one, or the copy of the current file an
+// append keeps, which replaces that file), and counting them twice would
+// refuse the resume of a partial over half the quota. Nor does a file
+// written past off need a new file's room: its partial is counted as one.
+// It runs before the body is asked for, so a client that waits for
+// Continue sends nothing.
 func (rl *reqLimits) startFile(off int64) error {
 	if rl == nil {
 		return nil
@@ -75,20 +80,13 @@ func (rl *reqLimits) startFile(off int64) error {
 	rl.base = off
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if lim.QuotaFiles > 0 && !rl.fileHeld {
+	if lim.QuotaFiles > 0 && !rl.fileHeld && off == 0 {
 		if u.files+u.resFiles >= lim.QuotaFiles {
 			return sdk.Errorf(protocol.CodeQuotaExceeded,
 				"your quota of %d files is full; remove files to make room (a replacement counts as a new file until it is stored)", lim.QuotaFiles)
 		}
 		u.resFiles++
 		rl.fileHeld = true
-	}
-	if lim.QuotaBytes > 0 && off > 0 {
-		if u.bytes+u.resBytes+off > lim.QuotaBytes {
-			return quotaError(lim.QuotaBytes, u.bytes+u.resBytes)
-		}
-		u.resBytes += off
-		rl.resBytes += off
 	}
 	return nil
 }

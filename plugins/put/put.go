@@ -173,12 +173,13 @@ type upload struct {
 	resume *resumption
 	// app is set for an append (append.go).
 	app *appending
-	// change is how the upload changed the user's storage: the file
-	// placed less the one it displaced (see usage).
+	// change is how the upload changed the user's storage, success or
+	// not: the file placed less the one it displaced, and the partial's
+	// growth or removal (see usage).
 	change usage
 }
 
-func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) error {
+func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) (err error) {
 	u, err := parse(req)
 	if err != nil {
 		return err
@@ -199,7 +200,17 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err := u.check(req.Root); err != nil {
 		return err
 	}
-	p.sweeper.maybe(req.Root, req.Log, time.Duration(p.resumeTTL.Load()))
+	swept := p.sweeper.maybe(req.Root, req.Log, time.Duration(p.resumeTTL.Load()))
+	if req.User != nil { // anonymous sessions have no quota to keep
+		// A failed upload may have changed the tree too (a partial
+		// kept), and a sweep may have freed partials: say so on
+		// every outcome; success says it below, before the digest.
+		defer func() {
+			if c := u.change.plus(swept.drain()); err != nil && c != (usage{}) {
+				c.report(w)
+			}
+		}()
+	}
 	if u.resume != nil && u.resume.probe {
 		return u.probe(ctx, req, w)
 	}
@@ -218,8 +229,10 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) e
 	if err := w.SetMeta("size", n); err != nil {
 		return err
 	}
-	if req.User != nil { // anonymous sessions have no quota to keep
-		if err := u.change.report(w); err != nil {
+	if req.User != nil {
+		c := u.change.plus(swept.drain())
+		u.change = usage{} // reported: the deferred report must not repeat it
+		if err := c.report(w); err != nil {
 			return err
 		}
 	}
@@ -360,6 +373,9 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 	defer func() {
 		if !committed {
 			abandon(st, failed)
+		}
+		if r, ok := st.(*resumeStage); ok {
+			u.change = u.change.plus(r.partialChange())
 		}
 	}()
 	f := st.file()

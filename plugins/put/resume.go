@@ -83,6 +83,10 @@ type resumeStage struct {
 	cause     error // why the upload failed, set before abort
 	wrongFile bool  // the whole file did not match file_digest
 	renamed   bool  // f is the target's now: abort must not touch it
+	// before is the partial as the user's usage counted it when this
+	// upload took it (nothing if it made it); after, what is left of it
+	// once the upload ended: see partialChange.
+	before, after usage
 }
 
 // newResumeStage opens the target's partial, held, truncated to offset and
@@ -90,14 +94,18 @@ type resumeStage struct {
 // by another is errHeldPartial; one shorter than offset is bad_request.
 func newResumeStage(root *os.Root, u *upload) (*resumeStage, error) {
 	tmp := u.dir + "/" + staging.ResumeName(u.base)
-	f, err := holdPartial(root, tmp, u.resume.offset == 0)
+	f, created, err := holdPartial(root, tmp, u.resume.offset == 0)
 	if errors.Is(err, fs.ErrNotExist) && u.resume.offset > 0 {
 		return nil, noPartial(u)
 	}
 	if err != nil {
 		return nil, err
 	}
+	var before usage
 	fi, err := f.Stat()
+	if err == nil && !created {
+		before = usage{bytes: fi.Size(), files: 1}
+	}
 	if err == nil && fi.Size() < u.resume.offset {
 		err = noPartial(u)
 	}
@@ -111,7 +119,7 @@ func newResumeStage(root *os.Root, u *upload) (*resumeStage, error) {
 		f.Close()
 		return nil, err
 	}
-	return &resumeStage{root: root, f: f, tmp: tmp, dir: u.dir, base: u.base, offset: u.resume.offset}, nil
+	return &resumeStage{root: root, f: f, tmp: tmp, dir: u.dir, base: u.base, offset: u.resume.offset, before: before}, nil
 }
 
 func noPartial(u *upload) error {
@@ -119,17 +127,25 @@ func noPartial(u *upload) error {
 }
 
 // holdPartial opens the regular file at p for writing (creating it if
-// create) and holds it. A sweep may remove the file between the open and
-// the Hold: the name must still be the file held, else it tries again.
-func holdPartial(root *os.Root, p string, create bool) (*os.File, error) {
+// create, and then saying whether it did) and holds it. A sweep may
+// remove the file between the open and the Hold: the name must still be
+// the file held, else it tries again.
+func holdPartial(root *os.Root, p string, create bool) (f *os.File, created bool, err error) {
 	flags := os.O_RDWR | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
-	if create {
-		flags |= os.O_CREATE
-	}
 	for try := 0; ; try++ {
 		f, err := root.OpenFile(p, flags, 0o644)
+		created = false
+		if errors.Is(err, fs.ErrNotExist) && create {
+			// Exclusive, so that the partial counts in the usage as
+			// new only for the upload that made it.
+			f, err = root.OpenFile(p, flags|os.O_CREATE|os.O_EXCL, 0o644)
+			created = err == nil
+			if errors.Is(err, fs.ErrExist) && try < 3 {
+				continue // another upload made it meanwhile
+			}
+		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		fi, err := f.Stat()
 		if err == nil && !fi.Mode().IsRegular() {
@@ -142,14 +158,14 @@ func holdPartial(root *os.Root, p string, create bool) (*os.File, error) {
 		}
 		if err != nil {
 			f.Close()
-			return nil, err
+			return nil, false, err
 		}
 		if lfi, err := root.Lstat(p); err == nil && os.SameFile(fi, lfi) {
-			return f, nil
+			return f, created, nil
 		}
 		f.Close()
 		if try == 3 {
-			return nil, errHeldPartial
+			return nil, false, errHeldPartial
 		}
 	}
 }
@@ -199,6 +215,7 @@ func (s *resumeStage) abort() {
 	if s.renamed {
 		return // only the folder's sync failed: the file is in place
 	}
+	fi, err := s.f.Stat()
 	keep := s.offset
 	switch sdk.CodeOf(s.cause) {
 	case sdk.CodeCanceled, sdk.CodeTimeout:
@@ -209,13 +226,26 @@ func (s *resumeStage) abort() {
 	}
 	if keep > 0 {
 		if s.f.Truncate(keep) == nil {
+			s.after = usage{bytes: keep, files: 1}
 			return
 		}
-	} else if fi, err := s.f.Stat(); keep < 0 && err == nil && fi.Size() > 0 {
+	} else if keep < 0 && err == nil && fi.Size() > 0 {
+		s.after = usage{bytes: fi.Size(), files: 1}
 		return
 	}
-	s.root.Remove(s.tmp)
+	if err := s.root.Remove(s.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if fi, err := s.f.Stat(); err == nil { // still there: still counted
+			s.after = usage{bytes: fi.Size(), files: 1}
+		}
+	}
 }
+
+// partialChange is how the partial changed the user's usage from the
+// start of the upload to its end (commit or abort): kept bytes count as
+// any file's, so that abandoned partials cannot park more than the quota
+// (a resumed upload's bytes were reserved as they came, and stay counted
+// once the request ends).
+func (s *resumeStage) partialChange() usage { return s.after.minus(s.before) }
 
 // abandon discards st after err (see resumeStage.abort).
 func abandon(st stage, err error) {
@@ -296,7 +326,7 @@ func (u *upload) probe(ctx context.Context, req *sdk.Request, w sdk.ResponseWrit
 	if err != nil {
 		return sdk.Errorf(sdk.CodeBadRequest, "unknown checksum %q", req.Checksum)
 	}
-	f, err := holdPartial(req.Root, u.dir+"/"+staging.ResumeName(u.base), false)
+	f, _, err := holdPartial(req.Root, u.dir+"/"+staging.ResumeName(u.base), false)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case errors.Is(err, errHeldPartial):

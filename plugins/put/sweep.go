@@ -54,23 +54,29 @@ type rootSweep struct {
 	mu   sync.Mutex
 	last time.Time // zero: never swept
 	done atomic.Bool
+	// freed is what its sweeps removed of the user's usage (expired
+	// partials) that no put has reported to the host yet.
+	freed freed
 }
 
 // maybe sweeps root if it is due. The first sweep of a root runs in the
 // request and uploads to that root wait for it, so none is served a
 // leftover and none of ours is live while it looks; it is bounded by
 // sweepBudget. Later sweeps run in the background and make nobody wait.
-func (s *sweeper) maybe(root *os.Root, log hclog.Logger, resumeTTL time.Duration) {
+// It returns the root's count of what sweeps freed and no request has
+// reported yet (nil if root cannot be told): the caller drains it into
+// its usage report, so that an expired partial gives its bytes back.
+func (s *sweeper) maybe(root *os.Root, log hclog.Logger, resumeTTL time.Duration) *freed {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	fi, err := root.Stat(".")
 	if err != nil {
-		return
+		return nil
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return
+		return nil
 	}
 	id := fileID{uint64(st.Dev), st.Ino}
 	s.mu.Lock()
@@ -89,25 +95,25 @@ func (s *sweeper) maybe(root *os.Root, log hclog.Logger, resumeTTL time.Duration
 	}
 	if !rs.mu.TryLock() {
 		if rs.done.Load() {
-			return // a background sweep is under way
+			return &rs.freed // a background sweep is under way
 		}
 		rs.mu.Lock() // the first sweep: wait for it
 	}
 	if !rs.last.IsZero() && time.Since(rs.last) < sweepEvery {
 		rs.mu.Unlock()
-		return
+		return &rs.freed
 	}
 	if rs.last.IsZero() {
 		defer rs.mu.Unlock()
 		run(walk, root, rs, sweepOpts{startup: true, resumeTTL: resumeTTL}, log)
-		return
+		return &rs.freed
 	}
 	// A root of its own: the request's is closed when the request ends.
 	r, err := root.OpenRoot(".")
 	if err != nil {
 		rs.mu.Unlock()
 		log.Warn("could not start a sweep of staging leftovers", "error", err)
-		return
+		return &rs.freed
 	}
 	s.bg.Add(1)
 	go func() {
@@ -116,6 +122,7 @@ func (s *sweeper) maybe(root *os.Root, log hclog.Logger, resumeTTL time.Duration
 		defer r.Close()
 		run(walk, r, rs, sweepOpts{resumeTTL: resumeTTL}, log)
 	}()
+	return &rs.freed
 }
 
 // run sweeps root once and logs what it did; rs.mu is held.
@@ -123,6 +130,7 @@ func run(walk func(*os.Root, sweepOpts) sweepResult, root *os.Root, rs *rootSwee
 	start := time.Now()
 	o.now, o.budget = start, sweepBudget
 	r := walk(root, o)
+	rs.freed.add(r.freed)
 	rs.last = time.Now()
 	rs.done.Store(true)
 	args := []any{"removed", r.removed, "examined", r.examined, "unknown", r.unknown, "took", time.Since(start).Round(time.Millisecond)}
@@ -163,10 +171,15 @@ type sweepOpts struct {
 type sweepResult struct {
 	examined, removed int
 	unknown           int // staging files kept because their lock state is unknown
-	budgetHit         bool
-	names             []string // the first sweepLogged removed
-	kept              []unknownFile
-	errs              []error // the first sweepLogged failures
+	// freed is what the expired partials removed held: the user's usage
+	// counts them (usage.go). Other staging leftovers were never counted
+	// (a dead upload reports nothing), unless the host's first walk of
+	// the tree saw them, and are not given back.
+	freed     usage
+	budgetHit bool
+	names     []string // the first sweepLogged removed
+	kept      []unknownFile
+	errs      []error // the first sweepLogged failures
 }
 
 type unknownFile struct {
@@ -270,6 +283,9 @@ func (r *sweepResult) removeLeftover(root *os.Root, p string, o sweepOpts, age t
 		return
 	}
 	r.removed++
+	if resumable {
+		r.freed = r.freed.plus(usage{bytes: fi.Size(), files: 1})
+	}
 	if len(r.names) < sweepLogged {
 		r.names = append(r.names, p)
 	}
