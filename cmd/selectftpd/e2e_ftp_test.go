@@ -112,16 +112,19 @@ func TestFTPCurl(t *testing.T) {
 		t.Fatalf("RETR of a missing file: %v, want exit 78", err)
 	}
 
-	// 32 clients at once, each its own file both ways.
+	// 32 clients at once, each its own file both ways; after, each file
+	// on the server is whole, and nothing else is there.
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
+	sent := make([][]byte, 32)
 	for i := range 32 {
+		b := make([]byte, 256<<10+i)
+		rand.Read(b)
+		sent[i] = b
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			src := filepath.Join(dir, fmt.Sprintf("c%d", i))
-			b := make([]byte, 256<<10+i)
-			rand.Read(b)
 			os.WriteFile(src, b, 0o644)
 			name := fmt.Sprintf("%sc%d", url, i)
 			if out, err := exec.Command(curl, "-sS", "--max-time", "60", "-T", src, name).CombinedOutput(); err != nil {
@@ -138,6 +141,14 @@ func TestFTPCurl(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	for i, b := range sent {
+		if got, err := os.ReadFile(filepath.Join(s.root, fmt.Sprintf("c%d", i))); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("client %d: the server holds %d bytes (%v), want its %d whole", i, len(got), err, len(b))
+		}
+	}
+	if files := listFiles(t, s.root); len(files) != 33 {
+		t.Errorf("the tree holds %d files, want up.bin and the 32 clients': %v", len(files), files)
 	}
 }
 
