@@ -14,14 +14,8 @@ import (
 	"github.com/selectftp/selectftp/sdk"
 )
 
-// Call runs one request as a network session would: the verb's command
-// (or the fallback, for an unknown verb) after the host checked the
-// account's permissions by the verb's declared access, with the user's
-// tree, current folder, quotas and rates, and an audit line. A command's
-// failure is in Result.Status; Call's error is only for the call itself:
-// ctx done, the session closed (ErrLocalClosed), the server closing
-// (ErrServerClosed).
-func (l *Local) Call(ctx context.Context, c Call) (Result, error) {
+// call is Call's work (local_watch.go: Call adds the lifecycle).
+func (l *Local) call(ctx context.Context, c Call) (Result, error) {
 	s := l.srv
 	if s.closing.Load() {
 		return Result{}, ErrServerClosed
@@ -53,7 +47,8 @@ func (l *Local) Call(ctx context.Context, c Call) (Result, error) {
 	}
 
 	start := time.Now()
-	ctx = sdk.WithProgress(ctx, func() {})
+	lc := localCallOf(ctx) // the request-timeout watchdog (local_watch.go)
+	ctx = sdk.WithProgress(ctx, lc.tick)
 	alg := s.minSum
 	body, buf, received := l.newBody(ctx, c, alg)
 	// A cancelled call (ctx, Close) ends its body, as a closed connection
@@ -74,6 +69,7 @@ func (l *Local) Call(ctx context.Context, c Call) (Result, error) {
 		ctx = withAccount(ctx, l.user.acct)
 	}
 	w := &localWriter{out: c.Out, alg: alg, pace: body.lim.pacer()}
+	lc.watch(received, w)
 	fallback, err := s.dispatch(ctx, req, w)
 	buf.finish()
 	w.end()

@@ -190,6 +190,7 @@ type Server struct {
 	logins    *logins               // with Users: decoys and the users' trees
 	defender  *Defender             // Defender, or the default one
 	scanHook  func(context.Context) // tests: runs just before the first plugin scan
+	fronts    frontState            // front ends' connections and calls (admit.go)
 }
 
 // New returns a Server that listens on DefaultAddr, serves DefaultRoot and
@@ -451,9 +452,9 @@ func (s *Server) startEngine(ln net.Listener) (netpoll.Engine, error) {
 }
 
 // Shutdown stops the server gracefully: it stops accepting, tells idle
-// clients the server is shutting down, lets running requests finish, then
-// stops the plugins. If ctx ends first, it closes what is left and returns
-// ctx's error.
+// clients the server is shutting down, lets running requests finish (front
+// ends' Local calls too; new ones are refused), then stops the plugins. If
+// ctx ends first, it closes what is left and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closing.CompareAndSwap(false, true) {
@@ -496,6 +497,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	select {
 	case <-s.done:
+		// Front ends' calls (Local) are drained like native requests.
+		err = s.drainLocal(ctx)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -526,6 +529,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) release() {
+	s.cancelLocal() // what Shutdown's ctx did not wait for
 	s.engine.Close()
 	if s.plugins != nil {
 		s.plugins.Close()
@@ -546,13 +550,8 @@ func (s *Server) addSession(ss *session) (code protocol.Code, msg string, ok boo
 	ip := peerIP(ss.c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closing.Load():
-		return protocol.CodeShuttingDown, "the server is shutting down", false
-	case len(s.sessions) >= s.maxConns():
-		return protocol.CodeBusy, fmt.Sprintf("too many connections (limit %d); try again later", s.maxConns()), false
-	case s.maxConnsPerIP() > 0 && s.perIP[ip] >= s.maxConnsPerIP():
-		return protocol.CodeBusy, fmt.Sprintf("too many connections from %s (limit %d); try again later", ip, s.maxConnsPerIP()), false
+	if code, msg, full := s.overLimits(ip); full {
+		return code, msg, false
 	}
 	s.sessions[ss] = struct{}{}
 	s.perIP[ip]++
