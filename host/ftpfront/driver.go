@@ -56,8 +56,11 @@ func (m *mainDriver) GetSettings() (*ftpserver.Settings, error) {
 }
 
 func (m *mainDriver) ClientConnected(cc ftpserver.ClientContext) (string, error) {
-	ctl := m.f.claim(cc.RemoteAddr())
-	cc.SetExtra(&clientState{ctl: ctl, gone: make(chan struct{})})
+	st := &clientState{conn: m.f.claim(cc.RemoteAddr()), gone: make(chan struct{})}
+	if st.conn != nil {
+		st.ctl = st.conn.tcp
+	}
+	cc.SetExtra(st)
 	m.f.mu.Lock()
 	m.f.clients[cc.ID()] = cc
 	m.f.mu.Unlock()
@@ -85,6 +88,7 @@ func (m *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	// "ftp" or "anonymous" may be real accounts with real passwords.
 	anon := (user == "anonymous" || user == "ftp") && m.f.be.Anonymous()
 	if !anon && !cc.HasTLSForControl() && !isLoopback(cc.RemoteAddr()) && !m.f.cfg.AllowPlainLogin {
+		st.stopScan(false)
 		m.f.log.Warn("FTP login refused: a password in clear", "remote", cc.RemoteAddr().String(), "user", user)
 		return nil, errors.New("passwords cross only TLS (AUTH TLS) or a loopback connection here")
 	}
@@ -92,8 +96,10 @@ func (m *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	defer cancel()
 	sess, err := m.f.be.LoginPlain(ctx, cc.RemoteAddr(), user, pass)
 	if err != nil {
+		st.stopScan(false) // the login scored itself; the library disconnects
 		return nil, err
 	}
+	st.stopScan(true)
 	d := &clientDriver{f: m.f, cc: cc, sess: sess, st: st}
 	d.ctx, d.cancel = context.WithCancel(m.f.ctx)
 	cc.SetExtra(d)
@@ -116,12 +122,21 @@ func (m *mainDriver) GetTLSConfig() (*tls.Config, error) {
 
 // clientState is what a control connection has from its accept on.
 type clientState struct {
+	conn *ctlConn      // the admitted control connection (nil in unit tests)
 	ctl  *net.TCPConn  // the control connection's socket, if TCP
 	gone chan struct{} // closed when the control connection ended
 	once sync.Once
 }
 
 func (s *clientState) end() { s.once.Do(func() { close(s.gone) }) }
+
+// stopScan ends the connection's pre-login bookkeeping (admit.go): a
+// login that succeeded (loggedIn) or failed is past the protocol errors.
+func (s *clientState) stopScan(loggedIn bool) {
+	if s.conn != nil {
+		s.conn.stopScan(loggedIn)
+	}
+}
 
 // clientDriver is one logged-in client: the afero.Fs the library asks, and
 // the extensions that route every command to a verb.

@@ -21,7 +21,8 @@ import (
 )
 
 // Config is a front's settings. The zero value serves on loopback with
-// passive ports the system picks, no TLS and a 15-minute idle timeout.
+// passive ports the system picks, no TLS, a 30-second login deadline and a
+// 15-minute idle timeout.
 type Config struct {
 	// PassivePorts is the range PASV/EPSV listen in (both 0: any port).
 	PassivePortMin, PassivePortMax int
@@ -35,6 +36,10 @@ type Config struct {
 	AllowPlainLogin bool
 	// IdleTimeout closes a control connection idle this long (0: 15 min).
 	IdleTimeout time.Duration
+	// LoginTimeout closes a control connection that has not logged in
+	// this long after its accept, with a 421 (0: DefaultLoginTimeout;
+	// negative: never, and only IdleTimeout applies).
+	LoginTimeout time.Duration
 	// UploadSettle is how long the end of an upload's data waits for its
 	// control connection to close before the file is committed, because a
 	// killed FTP client's data connection ends exactly as a finished one
@@ -51,7 +56,8 @@ type Front struct {
 	lib     *ftpserver.FtpServer
 	log     hclog.Logger
 	mu      sync.Mutex
-	pending map[string]*net.TCPConn // accepted control connections, until ClientConnected claims them
+	pending map[string]*ctlConn   // accepted control connections, until ClientConnected claims them
+	conns   map[*ctlConn]struct{} // admitted control connections not closed yet
 	clients map[uint32]ftpserver.ClientContext
 	ctx     context.Context // cancelled when the front shuts down for good
 	cancel  context.CancelFunc
@@ -75,13 +81,16 @@ func newFront(be backend, cfg Config) (*Front, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 15 * time.Minute
 	}
+	if cfg.LoginTimeout == 0 {
+		cfg.LoginTimeout = DefaultLoginTimeout
+	}
 	if cfg.UploadSettle == 0 {
 		cfg.UploadSettle = defaultSettle
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	f := &Front{cfg: cfg, be: be, log: cfg.Logger, pending: map[string]*net.TCPConn{}, clients: map[uint32]ftpserver.ClientContext{}}
+	f := &Front{cfg: cfg, be: be, log: cfg.Logger, pending: map[string]*ctlConn{}, conns: map[*ctlConn]struct{}{}, clients: map[uint32]ftpserver.ClientContext{}}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.lib = ftpserver.NewFtpServer(&mainDriver{f: f})
 	// The library logs every connection at Info: those are the front's Debug.
@@ -125,16 +134,24 @@ wait:
 		}
 	}
 	f.cancel()
-	f.mu.Lock()
-	clients := make([]ftpserver.ClientContext, 0, len(f.clients))
-	for _, cc := range f.clients {
-		clients = append(clients, cc)
-	}
-	f.mu.Unlock()
-	for _, cc := range clients {
-		_ = cc.Close()
+	// The library's Close races its own disconnect of a client ending
+	// meanwhile (an unguarded flag); closing the sockets underneath is
+	// safe and ends each client the same way (its transfer too).
+	for _, c := range f.openConns() {
+		_ = c.Close()
 	}
 	return err
+}
+
+// openConns lists the admitted control connections not closed yet.
+func (f *Front) openConns() []*ctlConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*ctlConn, 0, len(f.conns))
+	for c := range f.conns {
+		out = append(out, c)
+	}
+	return out
 }
 
 // busy tells whether a client is in a transfer.
@@ -149,27 +166,36 @@ func (f *Front) busy() bool {
 	return false
 }
 
-// trackingListener remembers each control connection's socket so that the
-// end of an upload can ask whether the client is still there.
+// trackingListener admits each control connection through the host (a
+// refused one gets 421 and is closed here, unseen by the library), and
+// remembers it so that the end of an upload can ask whether the client is
+// still there.
 type trackingListener struct {
 	net.Listener
 	f *Front
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		release, err := l.f.admit(c.RemoteAddr())
+		if err != nil {
+			l.f.refuse(c, err)
+			continue
+		}
+		cc := newCtlConn(l.f, c, release)
 		l.f.mu.Lock()
-		l.f.pending[c.RemoteAddr().String()] = tc
+		l.f.pending[c.RemoteAddr().String()] = cc
+		l.f.conns[cc] = struct{}{}
 		l.f.mu.Unlock()
+		return cc, nil
 	}
-	return c, nil
 }
 
-func (f *Front) claim(remote net.Addr) *net.TCPConn {
+func (f *Front) claim(remote net.Addr) *ctlConn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := remote.String()

@@ -43,3 +43,11 @@ func (s hostSession) Close() { s.l.Close() }
 
 // Anonymous: a server without users serves everyone anonymously.
 func (b hostBackend) Anonymous() bool { return b.srv.Users == nil }
+
+// Admit counts an FTP control connection in the server's connection
+// limits and refuses a banned address (host.Server.Admit).
+func (b hostBackend) Admit(remote net.Addr) (func(), error) { return b.srv.Admit(remote) }
+
+// ProtocolError scores a client's protocol error before its login
+// (host.Server.ProtocolError).
+func (b hostBackend) ProtocolError(remote net.Addr) bool { return b.srv.ProtocolError(remote) }
