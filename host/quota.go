@@ -141,8 +141,14 @@ func (rl *reqLimits) settleUsage(db, df int64) {
 		u.resFiles--
 	}
 	if u.scanned {
-		u.bytes = max(u.bytes+db, 0)
-		u.files = max(u.files+df, 0)
+		// Not clamped at 0: reports settle in the order requests end,
+		// not the order their renames happened, so a replacement's
+		// decrease may come before the increase of the upload it
+		// displaced (that one's bytes are still reserved meanwhile, so
+		// bytes+resBytes stays true). A clamp turned each such race
+		// into a lasting over-count.
+		u.bytes += db
+		u.files += df
 	}
 	u.mu.Unlock()
 	rl.resBytes, rl.fileHeld = 0, false
