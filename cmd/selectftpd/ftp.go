@@ -21,6 +21,7 @@ type ftpFlags struct {
 	listen, ports, public *string
 	allowPlain            *bool
 	settle                *time.Duration
+	loginTimeout          *time.Duration
 
 	mu    sync.Mutex
 	front *ftpfront.Front
@@ -36,6 +37,7 @@ func addFTPFlags(fs *flag.FlagSet) *ftpFlags {
 			"let FTP passwords cross a connection that is neither TLS (AUTH TLS) nor loopback"),
 		settle: fs.Duration("ftp-upload-settle", 0, "how long the clean end of an FTP upload's data waits for its control connection to close "+
 			"(a client killed mid-STOR) before the file is kept (0: 20ms; raise it if clients reach the server over a slow path)"),
+		loginTimeout: fs.Duration("ftp-login-timeout", 0, "how long an FTP client may take from connecting to logging in before it is closed (0: 30s)"),
 	}
 }
 
@@ -50,7 +52,7 @@ func (f *ftpFlags) start(srv *host.Server, insecure bool, log hclog.Logger) erro
 		return nil
 	}
 	cfg := ftpfront.Config{PublicHost: *f.public, AllowPlainLogin: *f.allowPlain,
-		IdleTimeout: srv.IdleTimeout, UploadSettle: *f.settle, Logger: log.Named("ftp")}
+		IdleTimeout: srv.IdleTimeout, UploadSettle: *f.settle, LoginTimeout: *f.loginTimeout, Logger: log.Named("ftp")}
 	if *f.ports != "" {
 		lo, hi, ok := strings.Cut(*f.ports, "-")
 		var err1, err2 error
