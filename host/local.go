@@ -296,11 +296,9 @@ func cut(s string, n int) string {
 func (s *Server) checkPlain(ctx context.Context, name, password string) (*auth.Account, error) {
 	var acct *auth.Account
 	creds := s.logins.decoys.For(name)
-	creds.Iters = int(s.logins.iters.Load())
 	a, err := s.Users.Lookup(name)
 	switch {
 	case err == nil:
-		s.logins.iters.Store(int64(a.Credentials.Iters))
 		acct, creds = &a, a.Credentials
 	case !errors.Is(err, auth.ErrUnknownUser):
 		go s.logger().Error("looking up a user failed; the login fails", "error", err)

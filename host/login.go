@@ -28,11 +28,7 @@ var unauthenticated = protocol.Status{Code: protocol.CodeUnauthenticated, Messag
 // logins is what a server with users keeps for them: the decoy
 // credentials of unknown names, and each account's open tree.
 type logins struct {
-	decoys *auth.Decoys
-	// iters is the iteration count decoys advertise: the last real
-	// account's, so a server whose users all have another count than
-	// auth.DefaultIterations does not betray unknown names by it.
-	iters atomic.Int64
+	decoys *auth.Decoys // they advertise auth.DefaultIterations, whatever the accounts have
 
 	mu    sync.Mutex
 	roots map[string]*os.Root // by the account's root as configured
@@ -125,11 +121,8 @@ func (s *Server) newLogin(ss *session, mech string) (*login, error) {
 			if !errors.Is(err, auth.ErrUnknownUser) {
 				go s.logger().Error("looking up a user failed; the login fails", "error", err)
 			}
-			d := s.logins.decoys.For(name)
-			d.Iters = int(s.logins.iters.Load())
-			return d, nil
+			return s.logins.decoys.For(name), nil
 		}
-		s.logins.iters.Store(int64(a.Credentials.Iters))
 		l.acct = &a
 		return a.Credentials, nil
 	})

@@ -203,7 +203,9 @@ func TestLoginUnknownUserLooksLikeWrongPassword(t *testing.T) {
 				k, v, _ := strings.Cut(kv, "=")
 				switch k {
 				case "i":
-					parts = append(parts, kv)
+					// Decoys advertise auth.DefaultIterations; these
+					// accounts have MinIterations, which a prober can
+					// see (TestLoginDecoyCountFixed). The shape is the rest.
 				default:
 					parts = append(parts, k+"="+strings.Repeat("x", len(v)))
 				}
@@ -219,8 +221,6 @@ func TestLoginUnknownUserLooksLikeWrongPassword(t *testing.T) {
 			}
 			return strings.Join(parts, ","), st
 		}
-		// The wrong password first: decoys take their iteration count from
-		// the accounts the server has seen.
 		wrongShape, wrong := try("alice", "not-alices")
 		unknownShape, unknown := try("mallory", "not-alices")
 		emptyShape, empty := try("alice", "")

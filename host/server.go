@@ -156,6 +156,12 @@ type Server struct {
 	// logins are then bound to the connection (SCRAM-SHA-256-PLUS).
 	// Set ClientAuth and ClientCAs to require client certificates.
 	TLSConfig *tls.Config
+	// DecoyKey is the secret (auth.DecoyKeySize bytes) unknown names'
+	// stand-in salts are derived from, with Users. Keep it across
+	// restarts (users.DecoyKey keeps one beside the users file), or a
+	// restart changes every unknown name's salt and no real one's, which
+	// tells the names apart. nil: a random key per process.
+	DecoyKey []byte
 	// Defender scores failed logins and protocol errors before a login
 	// per client address, delays failed logins' answers and bans an
 	// address that keeps failing (see DefenderConfig). nil: a Defender
@@ -365,8 +371,15 @@ func (s *Server) open(ctx context.Context, ln net.Listener) (*os.Root, netpoll.E
 		return nil, nil, nil, err
 	}
 	if s.Users != nil {
-		s.logins = &logins{decoys: auth.NewDecoys(), roots: map[string]*os.Root{}}
-		s.logins.iters.Store(auth.DefaultIterations)
+		decoys := auth.NewDecoys()
+		if s.DecoyKey != nil {
+			d, err := auth.NewDecoysKey(s.DecoyKey)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("host: DecoyKey: %w", err)
+			}
+			decoys = d
+		}
+		s.logins = &logins{decoys: decoys, roots: map[string]*os.Root{}}
 	}
 	frame, err := protocol.Marshal(protocol.TypeHello, s.helloMessage())
 	if err != nil {

@@ -118,10 +118,10 @@ func TestCheckPassword(t *testing.T) {
 
 func TestDecoys(t *testing.T) {
 	d := NewDecoys()
-	if d.Iterations != DefaultIterations {
-		t.Fatalf("decoys advertise %d iterations, users have %d", d.Iterations, DefaultIterations)
+	if c := d.For("x"); c.Iters != DefaultIterations {
+		t.Fatalf("decoys advertise %d iterations, users have %d", c.Iters, DefaultIterations)
 	}
-	d.Iterations = testIters
+	d.iters = testIters // the conversation below derives the client's key
 	a1, a2, b := d.For("alice"), d.For("alice"), d.For("bob")
 	if a1.Salt != a2.Salt || !bytes.Equal(a1.StoredKey, a2.StoredKey) || a1.Iters != a2.Iters {
 		t.Fatal("one name, two decoys: a second try tells the user does not exist")
@@ -212,6 +212,32 @@ func TestAllows(t *testing.T) {
 	for i := 0; i < 20; i++ { // map order varies between loops
 		if tie.Allows(PermRead, "/a/f") || tie.Allows(PermWrite, "/a/f") || !tie.Allows(PermList, "/a/f") {
 			t.Fatal("two keys for one path: only what both grant may be granted")
+		}
+	}
+}
+
+// TestDecoysKey: decoys made with one key are the same in every process
+// (a restart does not change an unknown name's salt, as it does not change
+// a real one's), another key gives others, and a key of the wrong size is
+// refused.
+func TestDecoysKey(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, DecoyKeySize)
+	d1, err := NewDecoysKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key[0] = 8 // the Decoys keeps its own copy
+	d2, _ := NewDecoysKey(bytes.Repeat([]byte{7}, DecoyKeySize))
+	a, b := d1.For("mallory"), d2.For("mallory")
+	if a.Salt != b.Salt || !bytes.Equal(a.StoredKey, b.StoredKey) || a.Iters != DefaultIterations || b.Iters != DefaultIterations {
+		t.Fatalf("one key, two processes: salts %x and %x, iterations %d and %d", a.Salt, b.Salt, a.Iters, b.Iters)
+	}
+	if other, _ := NewDecoysKey(key); other.For("mallory").Salt == a.Salt {
+		t.Fatal("another key gave the same decoy")
+	}
+	for _, n := range []int{0, 16, DecoyKeySize - 1, DecoyKeySize + 1} {
+		if _, err := NewDecoysKey(make([]byte, n)); err == nil {
+			t.Errorf("a %d-byte decoy key was accepted", n)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -100,21 +101,43 @@ func CheckPassword(c scram.StoredCredentials, password string) bool {
 // server-first message carries a salt and an iteration count either way,
 // the salt is the same on every try for one name (a changing salt would
 // betray the decoy), and the proof fails at the same step.
+//
+// Decoys always advertise DefaultIterations: a count copied from real
+// accounts would change with the account last seen and let a probe tell
+// the names apart. So an account made with another count (selectftpd user
+// add --iterations) is told from an unknown name by its count: that is
+// the price of choosing one.
+//
+// A salt is an HMAC of the name under the Decoys' key; with a key kept
+// across restarts (NewDecoysKey), an unknown name's salt stays the same
+// across restarts as a real account's does. With a per-process key
+// (NewDecoys), a restart changes every decoy salt and none of the real
+// ones, which tells a patient prober which names are real.
 type Decoys struct {
-	key []byte
-	// Iterations is the count decoys advertise; NewDecoys sets
-	// DefaultIterations, which is what real users have unless the operator
-	// chose otherwise. Set it before first use only.
-	Iterations int
+	key   []byte
+	iters int // DefaultIterations; tests in this package lower it
 }
+
+// DecoyKeySize is the length in bytes of a Decoys key.
+const DecoyKeySize = 32
 
 // NewDecoys returns a Decoys with a random key of its own: decoys differ
 // between processes and cannot be computed from outside.
 func NewDecoys() *Decoys {
-	key := make([]byte, 32)
+	key := make([]byte, DecoyKeySize)
 	// crypto/rand.Read never fails on supported platforms (Go 1.24+).
 	_, _ = rand.Read(key)
-	return &Decoys{key: key, Iterations: DefaultIterations}
+	return &Decoys{key: key, iters: DefaultIterations}
+}
+
+// NewDecoysKey returns a Decoys with key, which must be DecoyKeySize
+// secret random bytes (users.DecoyKey keeps one beside the users file):
+// the same key gives the same decoys in every process.
+func NewDecoysKey(key []byte) (*Decoys, error) {
+	if len(key) != DecoyKeySize {
+		return nil, fmt.Errorf("auth: a decoy key is %d bytes, not %d", DecoyKeySize, len(key))
+	}
+	return &Decoys{key: bytes.Clone(key), iters: DefaultIterations}, nil
 }
 
 // For returns name's decoy credentials: the same for the same name for the
@@ -129,7 +152,7 @@ func (d *Decoys) For(name string) scram.StoredCredentials {
 		return m.Sum(nil)
 	}
 	return scram.StoredCredentials{
-		KeyFactors: scram.KeyFactors{Salt: string(sum("salt")[:saltSize]), Iters: d.Iterations},
+		KeyFactors: scram.KeyFactors{Salt: string(sum("salt")[:saltSize]), Iters: d.iters},
 		StoredKey:  sum("stored"),
 		ServerKey:  sum("server"),
 	}
