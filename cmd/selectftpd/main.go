@@ -33,6 +33,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host"
+	"github.com/selectftp/selectftp/host/users"
 	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/rlimit"
 	"github.com/selectftp/selectftp/plugins"
@@ -123,6 +124,12 @@ func run(args []string, stderr io.Writer) int {
 			return 2
 		}
 		srv.Users = f
+		// Kept beside the users file, so unknown names' decoy salts do
+		// not change at a restart while real ones stay (finding 5).
+		if srv.DecoyKey, err = users.DecoyKey(*usersFile); err != nil {
+			fmt.Fprintf(stderr, "selectftpd: --users: %v\n", err)
+			return 2
+		}
 		defer reloadOnHUP(f, srv.Logger)()
 	}
 	if *verbTimeouts != "" {

@@ -107,6 +107,11 @@ func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if iters != nil && (*iters < auth.MinIterations || *iters > auth.MaxIterations) {
 		return usageError{fmt.Sprintf("--iterations %d is outside %d..%d", *iters, auth.MinIterations, auth.MaxIterations)}
 	}
+	if iters != nil && *iters != auth.DefaultIterations {
+		// Decoys advertise only the default count (finding 5).
+		fmt.Fprintf(stderr, "selectftpd user: warning: --iterations %d: unknown names are answered with %d, so anyone can tell this account exists by its count\n",
+			*iters, auth.DefaultIterations)
+	}
 
 	f, err := users.Load(*file)
 	if errors.Is(err, fs.ErrNotExist) && sub == "add" {
