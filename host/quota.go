@@ -145,10 +145,14 @@ func (rl *reqLimits) settleUsage(db, df int64) {
 		// not the order their renames happened, so a replacement's
 		// decrease may come before the increase of the upload it
 		// displaced (that one's bytes are still reserved meanwhile, so
-		// bytes+resBytes stays true). A clamp turned each such race
-		// into a lasting over-count.
-		u.bytes += db
-		u.files += df
+		// bytes+resBytes stays true). A clamp at 0 turned each such
+		// race into a lasting over-count. The floor is the other
+		// requests' reservations instead: bytes+resBytes, what the
+		// quota check counts, never goes below 0, so a report that
+		// frees a file twice (put's rename fallback measures by name,
+		// place.go) can never read as an unlimited quota.
+		u.bytes = max(u.bytes+db, -u.resBytes)
+		u.files = max(u.files+df, -u.resFiles)
 	}
 	u.mu.Unlock()
 	rl.resBytes, rl.fileHeld = 0, false
