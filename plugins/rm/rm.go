@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"syscall"
 
 	"github.com/selectftp/selectftp/plugins/internal/fileop"
 	"github.com/selectftp/selectftp/plugins/internal/staging"
+	"github.com/selectftp/selectftp/protocol"
 	"github.com/selectftp/selectftp/sdk"
 )
 
@@ -146,22 +148,37 @@ func remove(req *sdk.Request, p, rel string, recursive bool, freed *storage) err
 }
 
 // take removes the regular file at rel and returns its size (-1: no
-// regular file was freed), measured once it left the name: it is first renamed to a staging name (which no
-// verb serves), so a put replacing rel meanwhile, which accounts for the
-// file it displaces, can never have its new file removed under the old
-// one's size. ok is false if rel could not be taken that way (gone, or
-// swapped for a folder, which goes back): the caller removes it by name.
+// regular file was freed), measured once it left the name: it is first
+// renamed to a staging name (which no verb serves), so a put replacing rel
+// meanwhile, which accounts for the file it displaces, can never have its
+// new file removed under the old one's size. ok is false if rel could not
+// be taken that way (gone, or swapped for a folder, which goes back): the
+// caller removes it by name.
+//
+// The file is held (staging.Claim) before it takes the staging name, when
+// it can be opened: a put's sweep, in another process, takes an unheld
+// staging file for a dead upload's and would remove it first, leaving
+// nothing counted (finding 6 of session 15; the sweep also spares a
+// freshly renamed one, which covers a file that cannot be opened).
 func take(root *os.Root, rel string) (size int64, ok bool, err error) {
+	if held, err := staging.Claim(root, rel); err == nil {
+		defer held.Close() // after the remove
+	}
 	tmp := path.Join(path.Dir(rel), staging.Name())
 	if root.Rename(rel, tmp) != nil {
 		return -1, false, nil
+	}
+	if afterRename != nil {
+		afterRename(rel)
 	}
 	fi, err := root.Lstat(tmp)
 	switch {
 	case err != nil:
 		return -1, true, nil // gone already: not ours to count
 	case fi.IsDir():
-		root.Rename(tmp, rel)
+		if err := putBack(root, tmp, rel); err != nil {
+			return -1, true, err
+		}
 		return -1, false, nil
 	}
 	if err := root.Remove(tmp); err != nil {
@@ -171,4 +188,28 @@ func take(root *os.Root, rel string) (size int64, ok bool, err error) {
 		return -1, true, nil // a link or the like swapped in: no file freed
 	}
 	return fi.Size(), true, nil
+}
+
+// afterRename, when set by a test, runs between take's rename and its
+// look at what it moved: the window a client swaps a folder in.
+var afterRename func(rel string)
+
+// putBack gives a folder that was swapped in for rel, and that take moved
+// to tmp, its name back. If rel was taken again meanwhile the folder goes
+// beside it under a name of its own: left under the staging name it would
+// be invisible, never swept, and still counted (finding 7 of session 15).
+func putBack(root *os.Root, tmp, rel string) error {
+	if _, err := root.Lstat(rel); errors.Is(err, fs.ErrNotExist) && root.Rename(tmp, rel) == nil {
+		return nil
+	}
+	for range 8 {
+		kept := rel + ".rm-kept-" + strings.TrimPrefix(staging.Name(), staging.Prefix)
+		if _, err := root.Lstat(kept); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if root.Rename(tmp, kept) == nil {
+			return sdk.Errorf(protocol.CodeBusy, "rm %s: a folder took its place during the remove and the name was taken again; the folder is kept as %s", rel, kept)
+		}
+	}
+	return sdk.Errorf(sdk.CodeInternal, "rm %s: a folder took its place during the remove and could not be given a name back; it is under %s", rel, tmp)
 }
