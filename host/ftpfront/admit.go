@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/selectftp/selectftp/sdk"
@@ -61,11 +62,17 @@ type ctlConn struct {
 	tcp     *net.TCPConn // the socket, for the end of an upload's MSG_PEEK
 	release func()
 	timer   *time.Timer // the login deadline
+	// closed is set by Close, outside mu: closing must never wait for a
+	// lock (see Write).
+	closed atomic.Bool
 
+	// mu is held only for bookkeeping, never across a socket write: a
+	// client that does not read its replies blocks the write, and the
+	// login deadline and Close must still get through.
 	mu       sync.Mutex
 	done     bool   // logged in, switched to TLS, or failed a password: stop reading replies
 	loggedIn bool   // the deadline no longer applies
-	closed   bool   // Close ran
+	checking bool   // a password is being checked: the deadline no longer applies
 	tls      bool   // AUTH TLS was accepted: replies are no longer in clear
 	line     []byte // the start of the reply line being written (up to 4 bytes)
 	atStart  bool   // the next byte starts a reply line
@@ -83,11 +90,14 @@ func newCtlConn(f *Front, c net.Conn, release func()) *ctlConn {
 // Write passes the library's replies on, and before the login scores
 // each error reply that tells a client broke the protocol.
 func (c *ctlConn) Write(p []byte) (int, error) {
+	// The library writes one reply at a time per connection, so scanning
+	// under the lock and writing after it keeps the lines in order.
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	protoErr := !c.done && c.scan(p)
+	c.mu.Unlock()
 	// Scored before the reply leaves, so a client that reads it and
 	// connects again meets its score (and its ban).
-	banned := !c.done && c.scan(p) && c.f.protocolError(c.RemoteAddr())
+	banned := protoErr && c.f.protocolError(c.RemoteAddr())
 	n, err := c.Conn.Write(p)
 	if banned {
 		c.f.log.Warn("FTP client banned for protocol errors before its login; closing", "remote", c.RemoteAddr().String())
@@ -141,31 +151,59 @@ func (c *ctlConn) stopScan(loggedIn bool) {
 	}
 }
 
+// beginLogin ends the login deadline when a password starts being
+// checked: the check has its own bound (loginTimeout), the host's
+// per-address gate and failure delay may rightly outlast the deadline, and
+// a failed check ends the connection anyway (the library disconnects
+// after a 530 to PASS).
+func (c *ctlConn) beginLogin() {
+	c.mu.Lock()
+	c.checking = true
+	c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
 // loginExpired closes a connection that did not log in in time, with a
 // 421 when its replies are still in clear, and scores it as a native
 // connection that times out before its login is.
 func (c *ctlConn) loginExpired() {
 	c.mu.Lock()
-	if c.loggedIn || c.closed {
-		c.mu.Unlock()
+	skip := c.loggedIn || c.checking || c.closed.Load()
+	inClear := !c.tls
+	c.mu.Unlock()
+	if skip {
 		return
 	}
-	if !c.tls {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = fmt.Fprintf(c.Conn, "421 no login within %v: closing control connection\r\n", c.f.cfg.LoginTimeout)
+	if inClear {
+		// The 421 may wait behind a reply write blocked by a client that
+		// reads nothing, and the library's next read moves the socket's
+		// deadline: it gets a second, then the socket is closed anyway,
+		// which ends both writes.
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = fmt.Fprintf(c.Conn, "421 no login within %v: closing control connection\r\n", c.f.cfg.LoginTimeout)
+		}()
+		t := time.NewTimer(time.Second)
+		select {
+		case <-sent:
+		case <-t.C:
+		}
+		t.Stop()
 	}
-	c.mu.Unlock()
 	c.f.log.Info("FTP client closed: no login in time", "remote", c.RemoteAddr().String(), "timeout", c.f.cfg.LoginTimeout)
 	c.f.protocolError(c.RemoteAddr())
 	_ = c.Close()
 }
 
-// Close closes the connection and gives its slot back (once).
+// Close closes the connection and gives its slot back (once). It takes
+// no lock, so it never waits behind a blocked reply write: closing the
+// socket is what ends that write.
 func (c *ctlConn) Close() error {
-	c.mu.Lock()
-	first := !c.closed
-	c.closed = true
-	c.mu.Unlock()
+	first := c.closed.CompareAndSwap(false, true)
 	err := c.Conn.Close()
 	if first {
 		if c.timer != nil {

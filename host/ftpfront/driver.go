@@ -84,6 +84,7 @@ func (m *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ft
 	if st == nil {
 		return nil, errors.New("already logged in")
 	}
+	st.beginLogin()
 	// Only a server without users has an anonymous login; with users,
 	// "ftp" or "anonymous" may be real accounts with real passwords.
 	anon := (user == "anonymous" || user == "ftp") && m.f.be.Anonymous()
@@ -129,6 +130,14 @@ type clientState struct {
 }
 
 func (s *clientState) end() { s.once.Do(func() { close(s.gone) }) }
+
+// beginLogin ends the connection's login deadline: a password is being
+// checked (admit.go).
+func (s *clientState) beginLogin() {
+	if s.conn != nil {
+		s.conn.beginLogin()
+	}
+}
 
 // stopScan ends the connection's pre-login bookkeeping (admit.go): a
 // login that succeeded (loggedIn) or failed is past the protocol errors.
