@@ -2,14 +2,15 @@
 // its plugins folder to clients on one TCP address.
 //
 //	selectftpd [--listen 127.0.0.1:2121] [--root ./data] [--plugins ./plugins.d]
-//	           [--min-checksum xxh128|sha256|blake3] [--users FILE] [--insecure]
+//	           [--min-checksum xxh128|sha256|blake3] [--users FILE [--decoy-key FILE]] [--insecure]
 //	           [--ftp-listen 127.0.0.1:2122 [--ftp-passive-ports 50000-50100]]
 //	           [more flags: selectftpd --help]
 //	selectftpd user add|passwd|del|list --users FILE [NAME]   (selectftpd user --help)
 //
 // With --users every client logs in (SCRAM-SHA-256) and works in its own
-// root; SIGHUP reloads the file. An address other hosts can reach is
-// refused without --insecure (there is no TLS yet).
+// root; SIGHUP reloads the file. Unknown names get decoy salts from a key
+// kept beside it, or in the file --decoy-key names. An address other hosts
+// can reach is refused without --insecure (there is no TLS yet).
 //
 // SIGINT or SIGTERM shuts it down gracefully: it stops accepting, lets
 // running transfers finish for up to --shutdown-timeout, and stops every
@@ -33,7 +34,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/selectftp/selectftp/host"
-	"github.com/selectftp/selectftp/host/users"
 	"github.com/selectftp/selectftp/internal/checksum"
 	"github.com/selectftp/selectftp/internal/rlimit"
 	"github.com/selectftp/selectftp/plugins"
@@ -79,6 +79,7 @@ func run(args []string, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long running transfers may finish at shutdown")
 	usersFile := fs.String("users", "", "users `file` (selectftpd user add): clients log in, each in their own root; reloaded on SIGHUP")
+	decoyKeyFile := fs.String("decoy-key", "", "`file` of the 32-byte secret unknown names' decoy salts derive from (default: the users file's path + \".decoy-key\", created if missing; a per-process key if it cannot be); may be a symlink (a Kubernetes Secret), must be owned by the server's user or root and unreadable by others")
 	insecure := fs.Bool("insecure", false, "serve on an address other hosts can reach without TLS or without --users")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate `file`: serve over TLS only (with --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key `file` of --tls-cert")
@@ -117,6 +118,10 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer stopGuard()
+	if *decoyKeyFile != "" && *usersFile == "" {
+		fmt.Fprintln(stderr, "selectftpd: --decoy-key needs --users (without users there are no decoys)")
+		return 2
+	}
 	if *usersFile != "" {
 		f, err := loadUsers(*usersFile, srv.Logger)
 		if err != nil {
@@ -124,10 +129,8 @@ func run(args []string, stderr io.Writer) int {
 			return 2
 		}
 		srv.Users = f
-		// Kept beside the users file, so unknown names' decoy salts do
-		// not change at a restart while real ones stay (finding 5).
-		if srv.DecoyKey, err = users.DecoyKey(*usersFile); err != nil {
-			fmt.Fprintf(stderr, "selectftpd: --users: %v\n", err)
+		if srv.DecoyKey, err = decoyKey(*usersFile, *decoyKeyFile, srv.Logger); err != nil {
+			fmt.Fprintf(stderr, "selectftpd: %v\n", err)
 			return 2
 		}
 		defer reloadOnHUP(f, srv.Logger)()

@@ -12,6 +12,12 @@ import (
 	"github.com/selectftp/selectftp/host/auth"
 )
 
+// ErrDecoyKeyNotCreated is wrapped by DecoyKey's error when there is no key
+// beside the users file and none can be made there (a read-only folder, a
+// secret mount): the caller may warn and use a key per process, since no
+// key exists that others could have read.
+var ErrDecoyKeyNotCreated = errors.New("no decoy key could be created")
+
 // DecoyKeyPath is where DecoyKey keeps the decoy key of the users file at
 // usersPath: beside it, with ".decoy-key" appended.
 func DecoyKeyPath(usersPath string) string { return usersPath + ".decoy-key" }
@@ -22,46 +28,69 @@ func DecoyKeyPath(usersPath string) string { return usersPath + ".decoy-key" }
 // the same across restarts, as a real account's does. The file is
 // created once even by processes racing to (written under a temporary
 // name, then linked, so nothing partial is ever read), and refused when it
-// is not a regular file, others than its owner may read or write it, or
-// its size is wrong: a key others have read lets them tell decoys from
-// accounts.
+// is a symlink or anything but a regular file, group or others may read or
+// write it, its size is wrong or it belongs to another user than the
+// server's (or root): a key others have read lets them tell decoys from
+// accounts. When it is missing and cannot be created the error wraps
+// ErrDecoyKeyNotCreated.
 func DecoyKey(usersPath string) ([]byte, error) {
 	name := DecoyKeyPath(usersPath)
-	key, err := readDecoyKey(name)
+	key, err := readDecoyKey(name, false)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, err
 	}
 	if err := createDecoyKey(name); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("creating the decoy key %s: %w", name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrDecoyKeyNotCreated, name, err)
 	}
-	return readDecoyKey(name)
+	return readDecoyKey(name, false)
 }
 
-// readDecoyKey reads and checks the key file.
-func readDecoyKey(name string) ([]byte, error) {
-	lst, err := os.Lstat(name)
+// ReadDecoyKey reads the decoy key an operator named (selectftpd
+// --decoy-key): it is never created. It may be a symlink (a Kubernetes
+// Secret's file is one), but what it leads to must be a regular file of
+// auth.DecoyKeySize bytes, owned by the server's user or root, that others
+// may neither read nor write and its group may not write (group read is
+// allowed: a Secret mounted with fsGroup is read through it).
+func ReadDecoyKey(name string) ([]byte, error) { return readDecoyKey(name, true) }
+
+// readDecoyKey opens, checks and reads the key file. Every check is made
+// on the opened file, so nothing swapped in after a check is read; the
+// open never blocks (a FIFO) and, unless named, never follows a symlink.
+func readDecoyKey(name string, named bool) ([]byte, error) {
+	f, err := openDecoyKey(name, named)
 	if err != nil {
-		return nil, err
-	}
-	if !lst.Mode().IsRegular() {
-		return nil, fmt.Errorf("decoy key %s is not a regular file", name)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+		if isSymlinkRefusal(err) {
+			return nil, fmt.Errorf("decoy key %s is not a regular file but a symlink (name it with --decoy-key to use a key kept elsewhere)", name)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("decoy key %s: %w", name, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decoy key %s: %w", name, err)
+	}
+	forbidden := fs.FileMode(0o077) // we make it 0600: anything else was changed
+	if named {
+		forbidden = 0o027
+	}
+	fix, modeFix := "delete it to make a new one", "chmod 600 it, or delete it to make a new one"
+	if named {
+		fix = "make one with: head -c 32 /dev/urandom >FILE; chmod 600 FILE"
+		modeFix = "chmod 600 it; a Kubernetes Secret needs defaultMode 0400, or 0440 with fsGroup"
 	}
 	switch {
-	case !os.SameFile(lst, st):
-		return nil, fmt.Errorf("decoy key %s changed while it was opened", name)
-	case st.Mode().Perm()&0o077 != 0:
-		return nil, fmt.Errorf("decoy key %s has mode %#o: others than its owner may read it (chmod 600 it, or delete it to make a new one)", name, st.Mode().Perm())
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("decoy key %s is not a regular file (%s)", name, st.Mode().Type())
+	case st.Mode().Perm()&forbidden != 0:
+		return nil, fmt.Errorf("decoy key %s has mode %#o: others than its owner may read or write it (%s)", name, st.Mode().Perm(), modeFix)
 	case st.Size() != auth.DecoyKeySize:
-		return nil, fmt.Errorf("decoy key %s is %d bytes, not %d (delete it to make a new one)", name, st.Size(), auth.DecoyKeySize)
+		return nil, fmt.Errorf("decoy key %s is %d bytes, not %d (%s)", name, st.Size(), auth.DecoyKeySize, fix)
+	}
+	if err := checkDecoyKeyOwner(st); err != nil {
+		return nil, fmt.Errorf("decoy key %s: %w", name, err)
 	}
 	key := make([]byte, auth.DecoyKeySize)
 	if _, err := io.ReadFull(f, key); err != nil {
