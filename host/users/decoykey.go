@@ -72,12 +72,11 @@ func readDecoyKey(name string, named bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoy key %s: %w", name, err)
 	}
-	forbidden := fs.FileMode(0o077) // we make it 0600: anything else was changed
-	if named {
-		forbidden = 0o027
-	}
+	// We make the default key 0600, so any other bit was set by someone.
+	forbidden := fs.FileMode(0o077)
 	fix, modeFix := "delete it to make a new one", "chmod 600 it, or delete it to make a new one"
 	if named {
+		forbidden = 0o027 // a Secret with fsGroup is read through its group
 		fix = "make one with: head -c 32 /dev/urandom >FILE; chmod 600 FILE"
 		modeFix = "chmod 600 it; a Kubernetes Secret needs defaultMode 0400, or 0440 with fsGroup"
 	}
