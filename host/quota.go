@@ -64,7 +64,8 @@ func (rl *reqLimits) pacer() *pacer {
 // against the largest file. They are not reserved against the byte quota
 // again: they are already in the user's usage (a resumed upload's partial,
 // which put reports when it keeps one, or the copy of the current file an
-// append keeps, which replaces that file), and counting them twice would
+// append keeps, which replaces that file: put commits an append only over
+// the very file it copied, see plugins/put placeOver), and counting them twice would
 // refuse the resume of a partial over half the quota. Nor does a file
 // written past off need a new file's room: its partial is counted as one.
 // It runs before the body is asked for, so a client that waits for

@@ -26,6 +26,29 @@ type appendParams struct {
 type appending struct {
 	keep   int64
 	prefix int64
+	// admitted is the prefix as measured before the upload was admitted:
+	// the space check and max_size count it, so the copy may not be
+	// longer (N appends of a big file with stalled bodies staged N copies
+	// that nothing counted).
+	admitted int64
+	// src is the file the prefix was copied from, when one was: the host
+	// counted the prefix as that file's bytes, so the commit may replace
+	// only that file (placeOver).
+	src *fileID
+}
+
+// measure sets admitted: the bytes the append would keep of the file
+// under the name now (0 if there is none, or it is not a regular file:
+// copyPrefix refuses those).
+func (ap *appending) measure(root *os.Root, name string) {
+	fi, err := root.Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	ap.admitted = fi.Size()
+	if ap.keep >= 0 {
+		ap.admitted = min(ap.keep, fi.Size())
+	}
 }
 
 // parseAppend takes append and, with it, offset (the bytes of the current
@@ -81,6 +104,16 @@ func (u *upload) copyPrefix(ctx context.Context, root *os.Root, f *os.File) erro
 			return sdk.Errorf(sdk.CodeBadRequest, "offset %d is past the end of %s", ap.keep, u.name)
 		}
 		n = ap.keep
+	}
+	if n > ap.admitted {
+		return sdk.Errorf(protocol.CodeBusy, "%s grew since the append was admitted; try again", u.name)
+	}
+	if n > 0 {
+		id, ok := idOf(fi)
+		if !ok {
+			return sdk.Errorf(sdk.CodeInternal, "%s: the system does not tell which file it is, so it cannot be appended to safely", u.name)
+		}
+		ap.src = &id
 	}
 	stop := sdk.Working(ctx) // gigabytes take a while: say we are working
 	defer stop()

@@ -200,6 +200,13 @@ func (p *put) Run(ctx context.Context, req *sdk.Request, w sdk.ResponseWriter) (
 	if err := u.check(req.Root); err != nil {
 		return err
 	}
+	if u.app != nil {
+		// The kept bytes are part of the file, and staged as a copy.
+		u.app.measure(req.Root, u.path)
+		if max > 0 && total+u.app.admitted > max {
+			return sdk.Errorf(sdk.CodeTooLarge, "%d bytes kept and %d to come is over the upload limit of %d bytes", u.app.admitted, total, max)
+		}
+	}
 	swept := p.sweeper.maybe(req.Root, req.Log, time.Duration(p.resumeTTL.Load()))
 	if req.User != nil { // anonymous sessions have no quota to keep
 		// A failed upload may have changed the tree too (a partial
@@ -250,7 +257,11 @@ func (p *put) admit(req *sdk.Request, u *upload) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := p.staged.admit(max(u.size, 0), limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
+	size := max(u.size, 0)
+	if u.app != nil {
+		size += u.app.admitted // copied into the staged file, counted with the body
+	}
+	e, err := p.staged.admit(size, limits{maxStaged: p.maxStaged.Load(), reserve: p.reserve.Load(), space: sp})
 	if err != nil {
 		return nil, err
 	}
@@ -385,13 +396,25 @@ func (u *upload) write(ctx context.Context, req *sdk.Request, maxSize int64) (in
 			return fail(err)
 		}
 		off = u.app.prefix
+		if u.app.src != nil {
+			st.expect(u.app.src)
+		}
 	}
 	if u.hold != nil {
-		u.hold(f, off)
+		held := off // a resumed partial was on disk before: not admitted
+		if u.app != nil {
+			held = 0 // an append's copy was admitted with the body
+		}
+		u.hold(f, held)
 	}
 
 	limit := int64(-1)
 	if maxSize > 0 {
+		if off > maxSize {
+			// Checked here too: the limit below would go negative,
+			// which SaveBody reads as none.
+			return fail(sdk.Errorf(sdk.CodeTooLarge, "%d bytes kept is over the upload limit of %d bytes", off, maxSize))
+		}
 		// What is left of the limit past the partial kept, and one byte
 		// more, which tells a longer body from an exact one.
 		limit = maxSize - off + 1

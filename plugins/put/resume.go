@@ -80,9 +80,10 @@ type resumeStage struct {
 	tmp, dir  string
 	base      string
 	offset    int64
-	cause     error // why the upload failed, set before abort
-	wrongFile bool  // the whole file did not match file_digest
-	renamed   bool  // f is the target's now: abort must not touch it
+	cause     error   // why the upload failed, set before abort
+	wrongFile bool    // the whole file did not match file_digest
+	renamed   bool    // f is the target's now: abort must not touch it
+	want      *fileID // see stage.expect
 	// before is the partial as the user's usage counted it when this
 	// upload took it (nothing if it made it); after, what is left of it
 	// once the upload ended: see partialChange.
@@ -172,6 +173,8 @@ func holdPartial(root *os.Root, p string, create bool) (f *os.File, created bool
 
 func (s *resumeStage) file() *os.File { return s.f }
 
+func (s *resumeStage) expect(id *fileID) { s.want = id }
+
 // commit renames the partial onto the target while still holding it, so
 // no sweep can take it between the two, then lets go. It first moves the
 // partial to a fresh staging name of its own: placeOver leaves the file it
@@ -192,7 +195,7 @@ func (s *resumeStage) commit() (placement, error) {
 	if err := s.root.Rename(s.tmp, s.dir+"/"+own); err != nil {
 		return none, err
 	}
-	pl, err := placeOver(s.root, d, s.dir, own, s.base)
+	pl, err := placeOver(s.root, d, s.dir, own, s.base, s.want)
 	if !pl.placed {
 		// Back under its name, for a resume (a failure here leaves it
 		// to the sweep).

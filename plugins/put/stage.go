@@ -20,6 +20,9 @@ type stage interface {
 	commit() (placement, error)
 	// abort discards the file.
 	abort()
+	// expect makes commit replace only the file id (an append's source)
+	// and fail if the name is empty or holds another (placeOver).
+	expect(id *fileID)
 }
 
 // newStage prefers a file with no name at all (Linux O_TMPFILE): if the
@@ -52,9 +55,12 @@ type namedStage struct {
 	root           *os.Root
 	f              *os.File
 	tmp, dir, base string // tmp is dir + "/" + a staging name
+	want           *fileID
 }
 
 func (s *namedStage) file() *os.File { return s.f }
+
+func (s *namedStage) expect(id *fileID) { s.want = id }
 
 func (s *namedStage) commit() (placement, error) {
 	none := placement{replaced: -1}
@@ -68,7 +74,7 @@ func (s *namedStage) commit() (placement, error) {
 		return none, err
 	}
 	defer d.Close()
-	pl, err := placeOver(s.root, d, s.dir, path.Base(s.tmp), s.base)
+	pl, err := placeOver(s.root, d, s.dir, path.Base(s.tmp), s.base, s.want)
 	if err != nil {
 		if !pl.placed {
 			s.root.Remove(s.tmp)

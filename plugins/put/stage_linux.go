@@ -20,6 +20,7 @@ type unnamedStage struct {
 	dirName string   // its path under the root
 	f       *os.File
 	base    string
+	want    *fileID // see stage.expect
 }
 
 func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
@@ -40,6 +41,8 @@ func newUnnamedStage(root *os.Root, dir, base string) (stage, error) {
 
 func (s *unnamedStage) file() *os.File { return s.f }
 
+func (s *unnamedStage) expect(id *fileID) { s.want = id }
+
 // commit links the file under its name when nothing is there yet. To
 // replace a file it links it under a reserved staging name, then puts
 // that over the target (placeOver): linkat cannot replace, rename can,
@@ -49,7 +52,10 @@ func (s *unnamedStage) commit() (placement, error) {
 	defer s.dir.Close()
 	defer s.f.Close()
 	dirfd := int(s.dir.Fd())
-	err := s.link(dirfd, s.base)
+	var err error = unix.EEXIST // an append may only replace its source: see placeOver
+	if s.want == nil {
+		err = s.link(dirfd, s.base)
+	}
 	if err == nil {
 		return placement{placed: true, replaced: -1}, s.dir.Sync()
 	}
@@ -62,7 +68,7 @@ func (s *unnamedStage) commit() (placement, error) {
 	if err := s.link(dirfd, tmp); err != nil {
 		return none, &os.LinkError{Op: "link", Old: s.f.Name(), New: s.base, Err: err}
 	}
-	pl, err := placeOver(s.root, s.dir, s.dirName, tmp, s.base)
+	pl, err := placeOver(s.root, s.dir, s.dirName, tmp, s.base, s.want)
 	if err != nil {
 		if !pl.placed {
 			unix.Unlinkat(dirfd, tmp, 0)
