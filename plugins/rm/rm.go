@@ -158,8 +158,9 @@ func remove(req *sdk.Request, p, rel string, recursive bool, freed *storage) err
 // The file is held (staging.Claim) before it takes the staging name, when
 // it can be opened: a put's sweep, in another process, takes an unheld
 // staging file for a dead upload's and would remove it first, leaving
-// nothing counted (finding 6 of session 15; the sweep also spares a
-// freshly renamed one, which covers a file that cannot be opened).
+// nothing counted (finding 6 of session 15). A file rm cannot open is
+// not held: should a sweep take it first, rm counts nothing and the
+// usage errs high, never low.
 func take(root *os.Root, rel string) (size int64, ok bool, err error) {
 	if held, err := staging.Claim(root, rel); err == nil {
 		defer held.Close() // after the remove
